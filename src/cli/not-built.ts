@@ -1,0 +1,31 @@
+// Command groups that appear in the help but are not implemented yet. Each says so plainly and exits
+// 2, so that a script can tell "not available" from "ran and failed".
+import type { Command } from 'commander';
+import { NotBuiltError } from '../errors.js';
+import type { CliContext } from './main.js';
+import { VERSION } from './version.js';
+
+function stub(cmd: Command, name: string): Command {
+  return cmd
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .helpOption(false)
+    .action(() => {
+      throw new NotBuiltError(name, VERSION);
+    });
+}
+
+export function registerNotBuilt(program: Command, _ctx: CliContext): void {
+  const syn2mas = program
+    .command('syn2mas')
+    .description('Migrate users, passwords, emails, SSO links, devices and tokens from Synapse into MAS (not built yet)');
+  for (const [name, text] of [
+    ['check', 'find every migration blocker before downtime'],
+    ['migrate', 'migrate the Synapse database into an empty MAS database'],
+    ['verify', 'compare the two databases after a migration'],
+  ] as const) {
+    stub(syn2mas.command(name).description(text), `syn2mas ${name}`);
+  }
+  stub(program.command('doctor').description('Diagnose a MAS deployment end to end (not built yet)'), 'doctor');
+  stub(program.command('manage').description('Operator commands after migration: users, emails, admins, sessions (not built yet)'), 'manage');
+}

@@ -1,0 +1,99 @@
+// The only place that writes to the terminal. Decides on colour once (a TTY, no NO_COLOR, no
+// --no-color), scrubs every known secret from whatever it writes, and makes sure --json puts exactly
+// one JSON document on stdout.
+import { scrubSecrets } from '../secret.js';
+import type { Finding } from './finding.js';
+
+export interface Streams {
+  stdout: { write(text: string): unknown; isTTY?: boolean };
+  stderr: { write(text: string): unknown; isTTY?: boolean };
+  env: NodeJS.ProcessEnv;
+}
+
+export interface OutputOptions {
+  json: boolean;
+  debug: boolean;
+  /** false when --no-color was given. */
+  color: boolean;
+}
+
+type Paint = (text: string) => string;
+
+export interface Palette {
+  red: Paint;
+  yellow: Paint;
+  green: Paint;
+  bold: Paint;
+  dim: Paint;
+}
+
+export class Output {
+  readonly json: boolean;
+  readonly debug: boolean;
+  readonly paint: Palette;
+  readonly errPaint: Palette;
+  #jsonWritten = false;
+
+  constructor(
+    private readonly streams: Streams,
+    options: OutputOptions,
+  ) {
+    this.json = options.json;
+    this.debug = options.debug;
+    this.paint = palette(useColor(streams.stdout.isTTY, streams.env, options.color));
+    this.errPaint = palette(useColor(streams.stderr.isTTY, streams.env, options.color));
+  }
+
+  /** Human output for stdout; suppressed with --json so the JSON document stays alone. */
+  print(text: string): void {
+    if (this.json) return;
+    this.streams.stdout.write(`${scrubSecrets(text)}\n`);
+  }
+
+  /** Raw output that is the product of a command (a generated file on stdout). */
+  writeStdout(text: string): void {
+    this.streams.stdout.write(text);
+  }
+
+  /** Diagnostics, warnings, progress: always stderr, also with --json. */
+  note(text: string): void {
+    this.streams.stderr.write(`${scrubSecrets(text)}\n`);
+  }
+
+  /** The one JSON document of a --json run. */
+  writeJson(doc: unknown): void {
+    if (this.#jsonWritten) throw new Error('a second JSON document was about to be written');
+    this.#jsonWritten = true;
+    this.streams.stdout.write(`${scrubSecrets(JSON.stringify(doc, null, 2))}\n`);
+  }
+
+  get jsonWritten(): boolean {
+    return this.#jsonWritten;
+  }
+
+  /** Renders findings on stderr, one line each with the fix below it. */
+  findings(list: readonly Finding[]): void {
+    const p = this.errPaint;
+    for (const f of list) {
+      const mark = f.severity === 'error' ? p.red('error') : f.severity === 'warning' ? p.yellow('warning') : p.dim('info');
+      this.note(`${mark} ${p.bold(f.code)}: ${f.message}`);
+      if (f.fix !== undefined) this.note(`  ${p.dim('fix:')} ${f.fix}`);
+    }
+  }
+}
+
+function useColor(isTTY: boolean | undefined, env: NodeJS.ProcessEnv, allowed: boolean): boolean {
+  if (!allowed) return false;
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
+  if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '0') return true;
+  if (env.TERM === 'dumb') return false;
+  return isTTY === true;
+}
+
+function palette(on: boolean): Palette {
+  const wrap =
+    (open: number, close: number): Paint =>
+    (text) =>
+      on ? `\u001b[${open}m${text}\u001b[${close}m` : text;
+  return { red: wrap(31, 39), yellow: wrap(33, 39), green: wrap(32, 39), bold: wrap(1, 22), dim: wrap(2, 22) };
+}
