@@ -1,13 +1,15 @@
 // YAML parsing for the two dialects we read. Synapse loads its files with PyYAML (YAML 1.1: `yes`,
 // `no`, `on`, `off` are booleans, `<<` merge keys work, a repeated key silently wins); MAS loads its
 // own with serde_yaml (YAML 1.2 core schema, repeated keys are an error).
-import { parseDocument } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import { ConfigError } from '../errors.js';
 
 export type YamlDialect = 'synapse' | 'mas';
 
 export function parseYaml(text: string, file: string, dialect: YamlDialect): unknown {
+  const lineCounter = new LineCounter();
   const doc = parseDocument(text, {
+    lineCounter,
     version: dialect === 'synapse' ? '1.1' : '1.2',
     merge: true,
     uniqueKeys: dialect === 'mas',
@@ -15,9 +17,9 @@ export function parseYaml(text: string, file: string, dialect: YamlDialect): unk
   });
   if (doc.errors.length > 0) {
     const problems = doc.errors.map((e) => {
-      const pos = e.linePos?.[0];
+      const pos = lineCounter.linePos(e.pos[0]);
       return {
-        file: pos === undefined ? file : `${file}:${pos.line}:${pos.col}`,
+        file: `${file}:${pos.line}:${pos.col}`,
         key: '(document)',
         message: e.message.split('\n')[0] ?? e.message,
       };
