@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import { VERSION } from '../../src/cli/version.js';
+import { run } from '../helpers/cli.js';
+
+describe('mas-tool command line', () => {
+  it('prints help listing every command group, exit 0', async () => {
+    const r = await run(['--help']);
+    expect(r.code).toBe(0);
+    for (const group of ['config', 'syn2mas', 'doctor', 'manage']) expect(r.stdout).toMatch(new RegExp(`^  ${group}\\b`, 'm'));
+  });
+
+  it('prints the package version', async () => {
+    const r = await run(['--version']);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe(VERSION);
+    expect(VERSION).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
+  it.each([['doctor'], ['manage', 'list-admins'], ['syn2mas', 'check'], ['syn2mas', 'migrate', '--dry-run'], ['syn2mas', 'verify']])(
+    'says plainly that `%s` is not built yet and exits 2',
+    async (...args) => {
+      const r = await run(args);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/is not built yet/);
+      expect(r.stdout).toBe('');
+    },
+  );
+
+  it('writes exactly one JSON document for an error with --json', async () => {
+    const r = await run(['doctor', '--json']);
+    expect(r.code).toBe(2);
+    expect(JSON.parse(r.stdout)).toEqual({
+      ok: false,
+      error: { code: 'MAS_TOOL_NOT_BUILT', message: expect.stringContaining('doctor'), hint: expect.any(String) },
+    });
+  });
+
+  it('treats an unknown flag as a usage error, exit 2, also in JSON', async () => {
+    const plain = await run(['--bogus']);
+    expect(plain.code).toBe(2);
+    expect(plain.stderr).toContain("unknown option '--bogus'");
+    const json = await run(['config', 'generate', '--json', '--bogus']);
+    expect(json.code).toBe(2);
+    expect(JSON.parse(json.stdout).error.code).toBe('MAS_TOOL_USAGE');
+  });
+
+  it('exits 2 for a group run without a subcommand', async () => {
+    expect((await run(['syn2mas'])).code).toBe(2);
+  });
+
+  it('prints a user mistake as one sentence and a hint, never a stack trace', async () => {
+    const r = await run(['config', 'generate', '--synapse-config', '/nonexistent/homeserver.yaml']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      'error: Synapse config path /nonexistent/homeserver.yaml does not exist.\n' +
+        'hint: Pass --synapse-config with the homeserver.yaml Synapse runs with (a conf.d directory works too).\n',
+    );
+  });
+
+  it('shows the stack with --debug', async () => {
+    const r = await run(['--debug', 'config', 'generate', '--synapse-config', '/nonexistent/homeserver.yaml']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/\n {4}at /);
+  });
+
+  it('colours only on a terminal, and never with NO_COLOR or --no-color', async () => {
+    const args = ['config', 'generate', '--synapse-config', '/nonexistent/x.yaml'];
+    expect((await run(args, { tty: true })).stderr).toContain('\u001b[31m');
+    expect((await run(args, { tty: false })).stderr).not.toContain('\u001b[');
+    expect((await run(args, { tty: true, env: { NO_COLOR: '1' } })).stderr).not.toContain('\u001b[');
+    expect((await run(['--no-color', ...args], { tty: true })).stderr).not.toContain('\u001b[');
+  });
+});
