@@ -157,10 +157,11 @@ export function parseSynapseConfig(source: SourcedConfig): ParsedSynapseConfig {
   if (publicBaseurl !== undefined && !publicBaseurl.endsWith('/')) publicBaseurl += '/';
 
   const pwc = f.section(doc, 'password_config', 'password_config');
-  let pwEnabled: boolean | 'only_for_reauth' = true;
-  const rawPwEnabled = pwc?.enabled;
-  if (rawPwEnabled === 'only_for_reauth') pwEnabled = 'only_for_reauth';
-  else pwEnabled = f.bool(pwc, 'enabled', 'password_config.enabled') ?? true;
+  const mas = masIntegration(f, doc, source);
+  // Synapse turns its own password login off by default once it delegates to MAS.
+  const pwDefault = mas?.enabled !== true;
+  const pwEnabled: boolean | 'only_for_reauth' =
+    pwc?.enabled === 'only_for_reauth' ? 'only_for_reauth' : (f.bool(pwc, 'enabled', 'password_config.enabled') ?? pwDefault);
   const pepper = f.string(pwc, 'pepper', 'password_config.pepper', { secret: true });
 
   const captcha = strtobool(f, doc, 'enable_registration_captcha') ?? false;
@@ -218,7 +219,6 @@ export function parseSynapseConfig(source: SourcedConfig): ParsedSynapseConfig {
   if (recaptchaPrivate) parsed.recaptchaPrivateKey = Secret.fromString(recaptchaPrivate);
   const threepid = f.bool(doc, 'enable_3pid_changes', 'enable_3pid_changes');
   if (threepid !== undefined) parsed.enable3pidChanges = threepid;
-  const mas = masIntegration(f, doc, source);
   if (mas !== undefined) parsed.mas = mas;
   const msc3861 = legacyMsc3861(f, doc, source);
   if (msc3861 !== undefined) parsed.msc3861 = msc3861;

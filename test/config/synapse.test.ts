@@ -107,6 +107,11 @@ describe('parseSynapseConfig', () => {
     expect(c.passwordConfig.pepper?.reveal()).toBe('pep');
   });
 
+  it('defaults password login to off once Synapse delegates to MAS, as Synapse does', () => {
+    expect(parse({ matrix_authentication_service: { enabled: true, secret: 'abcd' } }).passwordConfig.enabled).toBe(false);
+    expect(parse({ matrix_authentication_service: { enabled: false } }).passwordConfig.enabled).toBe(true);
+  });
+
   it('reads registration flags through strtobool, like Synapse', () => {
     expect(parse({ enable_registration: 'yes' }).enableRegistration).toBe(true);
     expect(parse({ enable_registration: 'off' }).enableRegistration).toBe(false);
