@@ -8,6 +8,7 @@ import { scrubSecrets } from '../secret.js';
 import { registerConfigCommands } from './config.js';
 import { registerNotBuilt } from './not-built.js';
 import { globalOptions } from './options.js';
+import { registerSyn2masCommands } from './syn2mas.js';
 import { VERSION } from './version.js';
 
 export const EXIT = {
@@ -46,7 +47,8 @@ export function buildProgram(ctx: CliContext): Command {
   program.configureHelp({ sortSubcommands: false });
 
   registerConfigCommands(program, ctx);
-  registerNotBuilt(program, ctx);
+  const syn2mas = registerSyn2masCommands(program, ctx);
+  registerNotBuilt(program, syn2mas);
   return program;
 }
 

@@ -2,7 +2,6 @@
 // 2, so that a script can tell "not available" from "ran and failed".
 import type { Command } from 'commander';
 import { NotBuiltError } from '../errors.js';
-import type { CliContext } from './main.js';
 import { VERSION } from './version.js';
 
 function stub(cmd: Command, name: string): Command {
@@ -15,12 +14,8 @@ function stub(cmd: Command, name: string): Command {
     });
 }
 
-export function registerNotBuilt(program: Command, _ctx: CliContext): void {
-  const syn2mas = program
-    .command('syn2mas')
-    .description('Migrate users, passwords, emails, SSO links, devices and tokens from Synapse into MAS (not built yet)');
+export function registerNotBuilt(program: Command, syn2mas: Command): void {
   for (const [name, text] of [
-    ['check', 'find every migration blocker before downtime'],
     ['migrate', 'migrate the Synapse database into an empty MAS database'],
     ['verify', 'compare the two databases after a migration'],
   ] as const) {

@@ -16,7 +16,7 @@ describe('mas-tool command line', () => {
     expect(VERSION).toMatch(/^\d+\.\d+\.\d+/);
   });
 
-  it.each([['doctor'], ['manage', 'list-admins'], ['syn2mas', 'check'], ['syn2mas', 'migrate', '--dry-run'], ['syn2mas', 'verify']])(
+  it.each([['doctor'], ['manage', 'list-admins'], ['syn2mas', 'migrate', '--dry-run'], ['syn2mas', 'verify']])(
     'says plainly that `%s` is not built yet and exits 2',
     async (...args) => {
       const r = await run(args);
@@ -42,6 +42,12 @@ describe('mas-tool command line', () => {
     const json = await run(['config', 'generate', '--json', '--bogus']);
     expect(json.code).toBe(2);
     expect(JSON.parse(json.stdout).error.code).toBe('MAS_TOOL_USAGE');
+  });
+
+  it('treats a missing required flag as a usage error, exit 2', async () => {
+    const r = await run(['syn2mas', 'check']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("required option '--synapse-config <path>' not specified");
   });
 
   it('exits 2 for a group run without a subcommand', async () => {

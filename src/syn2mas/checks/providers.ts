@@ -36,6 +36,8 @@ export interface ProviderCheckResult {
 
 const DELEGATED = 'oauth-delegated';
 
+const usersText = (n: number): string => `${n} user${n === 1 ? '' : 's'}`;
+
 export function checkProviders(input: ProviderCheckInput): ProviderCheckResult {
   const findings: Finding[] = [];
   const mapping = new Map<string, string>();
@@ -46,7 +48,7 @@ export function checkProviders(input: ProviderCheckInput): ProviderCheckResult {
   for (const { authProvider, rows, users } of input.externalIds) {
     if (authProvider === DELEGATED) {
       findings.push(
-        finding('E_OAUTH_DELEGATED_ROWS', 'error', `${users} users have '${DELEGATED}' links left by an earlier MAS integration of this Synapse.`, {
+        finding('E_OAUTH_DELEGATED_ROWS', 'error', `${usersText(users)} ${users === 1 ? 'has' : 'have'} '${DELEGATED}' links left by an earlier MAS integration of this Synapse.`, {
           fix:
             'These rows are MAS user ids that Synapse recorded while delegating to a previous MAS; they cannot be migrated. ' +
             'After a backup, delete them on the Synapse database yourself (mas-tool never writes to Synapse), then check again.',
@@ -63,7 +65,7 @@ export function checkProviders(input: ProviderCheckInput): ProviderCheckResult {
         finding(
           'E_SYNAPSE_PROVIDER_UNKNOWN',
           severity,
-          `${users} users are linked to '${authProvider}', which is not an OIDC provider in homeserver.yaml.`,
+          `${usersText(users)} ${users === 1 ? 'is' : 'are'} linked to '${authProvider}', which is not an OIDC provider in homeserver.yaml.`,
           {
             fix: input.ignoreMissingAuthProviders
               ? `Their '${authProvider}' links will not be migrated (--ignore-missing-auth-providers); they log in another way or are linked later.`
@@ -90,7 +92,7 @@ export function checkProviders(input: ProviderCheckInput): ProviderCheckResult {
     const inDb = dbById?.get(targetId);
     if (dbById !== undefined && inDb === undefined) {
       findings.push(
-        finding('E_MAS_PROVIDER_NOT_SYNCED', 'error', `MAS provider ${targetId} (for '${authProvider}', ${users} users) is not in the MAS database yet.`, {
+        finding('E_MAS_PROVIDER_NOT_SYNCED', 'error', `MAS provider ${targetId} (for '${authProvider}', ${usersText(users)}) is not in the MAS database yet.`, {
           fix: 'Run `mas-cli config sync` with the same MAS config so that the provider row exists, then check again.',
           details: { authProvider, providerId: targetId, users },
         }),
@@ -99,8 +101,8 @@ export function checkProviders(input: ProviderCheckInput): ProviderCheckResult {
     }
     if (masProvider?.enabled === false || inDb?.disabled === true) {
       findings.push(
-        finding('E_MAS_PROVIDER_DISABLED', 'error', `MAS provider ${targetId} (for '${authProvider}', ${users} users) is disabled.`, {
-          fix: `Enable it (remove \`enabled: false\` at ${masProvider?.keyPath ?? 'its entry in upstream_oauth2.providers'}) and run \`mas-cli config sync\`, or the ${users} users could not log in with it.`,
+        finding('E_MAS_PROVIDER_DISABLED', 'error', `MAS provider ${targetId} (for '${authProvider}', ${usersText(users)}) is disabled.`, {
+          fix: `Enable it (remove \`enabled: false\` at ${masProvider?.keyPath ?? 'its entry in upstream_oauth2.providers'}) and run \`mas-cli config sync\`, or ${usersText(users)} could not log in with it.`,
           details: { authProvider, providerId: targetId, users, disabledIn: masProvider?.enabled === false ? 'config' : 'database' },
         }),
       );
@@ -144,7 +146,7 @@ function missingMapping(
   return finding(
     'E_MAS_PROVIDER_MISSING',
     'error',
-    `No MAS upstream provider has synapse_idp_id '${authProvider}': ${users} users linked to it could not log in with SSO.`,
+    `No MAS upstream provider has synapse_idp_id '${authProvider}': ${usersText(users)} linked to it could not log in with SSO.`,
     { fix, details },
   );
 }

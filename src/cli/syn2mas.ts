@@ -1,0 +1,131 @@
+// `mas-tool syn2mas ...`: flags, rendering and exit codes. The work is in src/syn2mas/.
+import type { Command } from 'commander';
+import { isValid as isUlid } from 'ulid';
+import { UsageError } from '../errors.js';
+import { renderFindings, renderPlan } from '../report/check.js';
+import type { Finding } from '../report/finding.js';
+import type { CliContext } from './main.js';
+import { addMasConfigOption, addSynapseConfigOption, addSynapseDatabaseUriOption } from './options.js';
+
+interface CheckFlags {
+  config?: string[];
+  synapseConfig: string[];
+  synapseDatabaseUri?: string;
+  ignoreMissingAuthProviders?: boolean;
+  upstreamProviderMapping?: string[];
+  accept?: string[];
+}
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+/** SYNAPSE_IDP_ID:MAS_PROVIDER_ULID, repeatable. */
+export function parseProviderMapping(values: readonly string[]): Map<string, string> {
+  const mapping = new Map<string, string>();
+  for (const value of values) {
+    const at = value.lastIndexOf(':');
+    const idp = value.slice(0, at);
+    const ulid = value.slice(at + 1).toUpperCase();
+    if (at <= 0 || !isUlid(ulid)) {
+      throw new UsageError(`--upstream-provider-mapping "${value}" is not SYNAPSE_IDP_ID:MAS_PROVIDER_ULID.`, {
+        hint: 'For example --upstream-provider-mapping oidc-github:01H8PKNWKKRPCBW4YGH1RWV279 (the id of the provider in the MAS config).',
+      });
+    }
+    mapping.set(idp, ulid);
+  }
+  return mapping;
+}
+
+/** --accept W_A,W_B (repeatable): warnings only, and only codes that exist. */
+export function parseAccept(values: readonly string[], known: readonly string[]): Set<string> {
+  const codes = values.flatMap((v) => v.split(',')).map((c) => c.trim()).filter((c) => c !== '');
+  for (const code of codes) {
+    if (code.startsWith('E_')) {
+      throw new UsageError(`--accept ${code}: errors cannot be accepted, only warnings (W_...).`, {
+        hint: 'Fix what the error says; the check explains how.',
+      });
+    }
+    if (!known.includes(code)) {
+      throw new UsageError(`--accept ${code}: there is no such warning code.`, {
+        hint: `Warning codes: ${known.filter((c) => c.startsWith('W_')).join(', ')}.`,
+      });
+    }
+  }
+  return new Set(codes);
+}
+
+function addCheckOptions(cmd: Command): Command {
+  addMasConfigOption(cmd);
+  addSynapseConfigOption(cmd, true);
+  addSynapseDatabaseUriOption(cmd);
+  return cmd
+    .option('--ignore-missing-auth-providers', 'skip SSO links of providers unknown to homeserver.yaml instead of failing')
+    .option('--upstream-provider-mapping <idp:ulid>', 'map a Synapse IdP id to a MAS provider id (repeatable)', collect)
+    .option('--accept <codes>', 'acknowledge these warning codes, comma-separated (repeatable)', collect);
+}
+
+export function registerSyn2masCommands(program: Command, ctx: CliContext): Command {
+  const group = program
+    .command('syn2mas')
+    .description('Migrate users, passwords, emails, SSO links, devices and tokens from Synapse into MAS');
+
+  const check = addCheckOptions(group.command('check').description('find every migration blocker before downtime (read-only, safe while Synapse runs)'));
+  check.action(async (flags: CheckFlags, cmd: Command) => {
+    const out = ctx.output(cmd);
+    const { loadSyn2masContext } = await import('../syn2mas/context.js');
+    const { runCheck, ALL_CHECK_CODES } = await import('../syn2mas/check.js');
+    const { describeTarget, describeTargetJson } = await import('../db/connection.js');
+    const options = {
+      ignoreMissingAuthProviders: flags.ignoreMissingAuthProviders === true,
+      explicitMapping: parseProviderMapping(flags.upstreamProviderMapping ?? []),
+      accept: parseAccept(flags.accept ?? [], ALL_CHECK_CODES),
+    };
+    const context = loadSyn2masContext({
+      masConfigPaths: flags.config ?? [],
+      synapseConfigPaths: flags.synapseConfig,
+      env: ctx.streams.env,
+      ...(flags.synapseDatabaseUri !== undefined ? { synapseDatabaseUri: flags.synapseDatabaseUri } : {}),
+    });
+    for (const t of [context.synapseDb, context.masDb]) {
+      out.note(`${out.errPaint.dim('→')} ${describeTarget(t)} ${out.errPaint.dim(`(from ${t.source})`)}`);
+      for (const note of t.notes) out.note(`  ${out.errPaint.yellow('note:')} ${note}`);
+    }
+    const report = await runCheck(context, options);
+    if (out.json) {
+      out.writeJson({
+        ok: report.exitCode === 0,
+        exitCode: report.exitCode,
+        targets: { synapse: describeTargetJson(context.synapseDb), mas: describeTargetJson(context.masDb) },
+        counts: { errors: report.errors, warnings: report.warnings, accepted: report.accepted.length },
+        accepted: report.accepted,
+        findings: report.findings,
+      });
+    } else {
+      renderCheck(out, report.findings, new Set(report.accepted), report.exitCode);
+    }
+    ctx.exitCode = report.exitCode;
+  });
+  return group;
+}
+
+function renderCheck(out: ReturnType<CliContext['output']>, findings: readonly Finding[], accepted: ReadonlySet<string>, exitCode: number): void {
+  const p = out.paint;
+  const by = (s: Finding['severity']) => findings.filter((f) => f.severity === s);
+  const lines: string[] = [];
+  lines.push(...renderFindings('Errors', by('error'), p));
+  lines.push(...renderFindings('Warnings', by('warning'), p, accepted));
+  const summary = findings.find((f) => f.code === 'I_SUMMARY');
+  const plan = summary?.details?.plan as Parameters<typeof renderPlan>[0] | undefined;
+  if (plan !== undefined) lines.push(...renderPlan(plan, p));
+  const errors = by('error').length;
+  const warnings = by('warning').filter((f) => !accepted.has(f.code)).length;
+  const verdict =
+    exitCode === 0
+      ? p.green(`No blockers${accepted.size > 0 ? ` (accepted: ${[...accepted].join(', ')})` : ''}: ready to migrate.`)
+      : exitCode === 10
+        ? p.red(`${errors} error${errors === 1 ? '' : 's'} must be fixed before migrating${warnings > 0 ? `, and ${warnings} warning${warnings === 1 ? '' : 's'} to review` : ''}.`)
+        : p.yellow(`${warnings} warning${warnings === 1 ? '' : 's'} to review; accept them with --accept ${[...new Set(by('warning').filter((f) => !accepted.has(f.code)).map((f) => f.code))].join(',')} to proceed in automation.`);
+  lines.push('', verdict);
+  out.print(lines.join('\n'));
+}

@@ -1,0 +1,149 @@
+// `syn2mas check`: every known migration blocker, found before downtime. Reads both databases in
+// read-only transactions (Synapse may keep serving traffic) and returns findings as data; the CLI
+// renders them. Unlike mas-cli, it never runs MAS schema migrations or writes anything.
+import { readSecretSource } from '../config/secret-source.js';
+import { connect } from '../db/connection.js';
+import { inspectMasSchema, type MasSchema } from '../db/mas-schema.js';
+import type { Queryable } from '../db/queryable.js';
+import { DatabaseError } from '../errors.js';
+import { finding, type Finding } from '../report/finding.js';
+import type { Secret } from '../secret.js';
+import { uuidToULID } from 'ulid';
+import { checkConfig, CONFIG_CHECK_CODES } from './checks/config.js';
+import { checkMasDatabase, MAS_DATABASE_CHECK_CODES } from './checks/mas-database.js';
+import { checkProviders, PROVIDER_CHECK_CODES } from './checks/providers.js';
+import { checkSynapseData, SYNAPSE_DATA_CHECK_CODES, type SynapseFacts } from './checks/synapse-data.js';
+import type { Syn2masContext } from './context.js';
+
+export const ALL_CHECK_CODES: readonly string[] = [
+  ...CONFIG_CHECK_CODES,
+  ...PROVIDER_CHECK_CODES,
+  ...MAS_DATABASE_CHECK_CODES,
+  ...SYNAPSE_DATA_CHECK_CODES,
+  'I_SUMMARY',
+];
+
+export interface CheckOptions {
+  ignoreMissingAuthProviders: boolean;
+  /** Synapse IdP id to MAS provider ULID. */
+  explicitMapping: ReadonlyMap<string, string>;
+  /** Warning codes the operator acknowledged with --accept. */
+  accept: ReadonlySet<string>;
+}
+
+export interface CheckReport {
+  findings: Finding[];
+  /** Warning codes that were present and accepted. */
+  accepted: string[];
+  errors: number;
+  /** Warnings not accepted. */
+  warnings: number;
+  /** 0 clean, 10 errors, 11 unaccepted warnings only. */
+  exitCode: 0 | 10 | 11;
+  facts: SynapseFacts;
+  masSchema: MasSchema;
+  /** Synapse IdP id to MAS provider ULID for the links that will be migrated. */
+  providerMapping: Map<string, string>;
+}
+
+async function readOnly<T>(db: Queryable & { end(): Promise<void> }, what: string, fn: (db: Queryable) => Promise<T>): Promise<T> {
+  try {
+    // A repeatable-read snapshot: consistent counts, and only ACCESS SHARE locks, so a running
+    // Synapse is not disturbed.
+    await db.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    const result = await fn(db);
+    await db.query('COMMIT');
+    return result;
+  } catch (error) {
+    if (error instanceof DatabaseError) throw error;
+    if (error instanceof Error && 'severity' in error) throw new DatabaseError(what, error);
+    throw error;
+  } finally {
+    await db.end().catch(() => undefined);
+  }
+}
+
+export async function runCheck(ctx: Syn2masContext, options: CheckOptions): Promise<CheckReport> {
+  const v1 = ctx.mas.passwords.schemes.find((s) => s.version === 1);
+  // Read as MAS reads a scheme's secret_file: raw bytes.
+  const masV1Pepper: Secret | undefined = v1?.secret === undefined ? undefined : readSecretSource(v1.secret, 'raw');
+
+  const [synapseSide, masSide] = await Promise.all([
+    connect(ctx.synapseDb).then((db) =>
+      readOnly(db, 'reading the Synapse database', (q) => checkSynapseData(q, { serverName: ctx.synapse.serverName })),
+    ),
+    connect(ctx.masDb).then((db) =>
+      readOnly(db, 'reading the MAS database', async (q) => {
+        const schema = await inspectMasSchema(q);
+        const findings = await checkMasDatabase(q, schema);
+        const providers = schema.leftovers.length === 0 && schema.latestMigration !== null ? await masDatabaseProviders(q) : undefined;
+        return { schema, findings, providers };
+      }),
+    ),
+  ]);
+
+  const providers = checkProviders({
+    externalIds: synapseSide.facts.externalIds,
+    synapseProviders: ctx.synapse.oidcProviders,
+    masProviders: ctx.mas.upstreamProviders,
+    explicitMapping: options.explicitMapping,
+    ignoreMissingAuthProviders: options.ignoreMissingAuthProviders,
+    masDatabaseProviders: masSide.providers,
+  });
+  const all: Finding[] = [
+    ...checkConfig({
+      synapse: ctx.synapse,
+      mas: ctx.mas,
+      masV1Pepper,
+      localPasswordUsers: synapseSide.facts.localPasswordUsers,
+    }),
+    ...providers.findings,
+    ...masSide.findings,
+    ...synapseSide.findings,
+    summary(synapseSide.facts, providers.skipped),
+  ];
+  const order = { error: 0, warning: 1, info: 2 } as const;
+  const findings = all.map((f, i) => ({ f, i })).sort((a, b) => order[a.f.severity] - order[b.f.severity] || a.i - b.i).map((x) => x.f);
+
+  const errors = findings.filter((f) => f.severity === 'error').length;
+  const warningCodes = findings.filter((f) => f.severity === 'warning').map((f) => f.code);
+  const accepted = [...new Set(warningCodes.filter((c) => options.accept.has(c)))];
+  const warnings = warningCodes.filter((c) => !options.accept.has(c)).length;
+  return {
+    findings,
+    accepted,
+    errors,
+    warnings,
+    exitCode: errors > 0 ? 10 : warnings > 0 ? 11 : 0,
+    facts: synapseSide.facts,
+    masSchema: masSide.schema,
+    providerMapping: providers.mapping,
+  };
+}
+
+async function masDatabaseProviders(db: Queryable): Promise<Array<{ id: string; disabled: boolean }> | undefined> {
+  const exists = await db.query<{ t: string | null }>(`SELECT to_regclass('upstream_oauth_providers')::text AS t`);
+  if (exists.rows[0]?.t == null) return undefined;
+  const { rows } = await db.query<{ id: string; disabled: boolean }>(
+    'SELECT upstream_oauth_provider_id::text AS id, disabled_at IS NOT NULL AS disabled FROM upstream_oauth_providers',
+  );
+  return rows.map((r) => ({ id: uuidToULID(r.id), disabled: r.disabled }));
+}
+
+function summary(facts: SynapseFacts, skippedLinks: ReadonlyMap<string, number>): Finding {
+  const plan = structuredClone(facts.plan);
+  for (const [provider, rows] of skippedLinks) {
+    plan.upstreamLinks.migrate -= rows;
+    plan.upstreamLinks.skipped[`unmapped_provider:${provider}`] = rows;
+  }
+  const skippedTotal = (e: { skipped: Record<string, number> }) => Object.values(e.skipped).reduce((a, b) => a + b, 0);
+  return finding(
+    'I_SUMMARY',
+    'info',
+    `${plan.users.migrate} users, ${plan.emails.migrate} emails, ${plan.upstreamLinks.migrate} SSO links, ${plan.devices.migrate} devices and ` +
+      `${plan.accessTokens.migrate + plan.refreshTokens.migrate} access tokens (${plan.refreshTokens.migrate} with refresh tokens) would be migrated; ` +
+      // Deviceless tokens are a subset of accessTokens: not counted twice.
+      `${skippedTotal(plan.users)} users, ${skippedTotal(plan.devices)} devices and ${skippedTotal(plan.accessTokens) + skippedTotal(plan.refreshTokens)} tokens skipped.`,
+    { details: { plan } },
+  );
+}
