@@ -7,15 +7,13 @@ import { describe, expect, it } from 'vitest';
 import type { Finding } from '../../src/report/finding.js';
 import {
   checkSynapseData,
-  IPV4_PATTERN,
-  IPV6_PATTERN,
   MIN_SYNAPSE_SCHEMA,
   PLAN_SKIP_REASONS,
   SYNAPSE_DATA_CHECK_CODES,
-  validIpSql,
   type EntityPlan,
   type SynapseFacts,
 } from '../../src/syn2mas/checks/synapse-data.js';
+import { IPV4_PATTERN, IPV6_PATTERN, validIpSql } from '../../src/syn2mas/synapse-sql.js';
 import { createTestDatabase, loadFixture, useTestDatabase, type TestDatabase } from '../helpers/db.js';
 import type { TemplateName } from '../helpers/templates.js';
 
