@@ -16,7 +16,6 @@ function stub(cmd: Command, name: string): Command {
 
 export function registerNotBuilt(program: Command, syn2mas: Command): void {
   for (const [name, text] of [
-    ['migrate', 'migrate the Synapse database into an empty MAS database'],
     ['verify', 'compare the two databases after a migration'],
   ] as const) {
     stub(syn2mas.command(name).description(text), `syn2mas ${name}`);

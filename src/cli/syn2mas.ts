@@ -106,6 +106,73 @@ export function registerSyn2masCommands(program: Command, ctx: CliContext): Comm
     }
     ctx.exitCode = report.exitCode;
   });
+  const migrate = addCheckOptions(group.command('migrate').description('migrate Synapse into an empty MAS database, all-or-nothing'))
+    .option('--dry-run', 'do the whole migration, constraint checks included, then roll back; Synapse may keep running')
+    .option('--report <file>', 'also write the report as JSON to this file');
+  migrate.action(async (flags: CheckFlags & { dryRun?: boolean; report?: string }, cmd: Command) => {
+    const out = ctx.output(cmd);
+    const { loadSyn2masContext } = await import('../syn2mas/context.js');
+    const { runCheck, ALL_CHECK_CODES } = await import('../syn2mas/check.js');
+    const { runMigration } = await import('../syn2mas/migrate.js');
+    const { describeTarget, describeTargetJson } = await import('../db/connection.js');
+    const { startProgress } = await import('../report/progress.js');
+    const { renderMigration } = await import('../report/migration.js');
+    const dryRun = flags.dryRun === true;
+    const options = {
+      ignoreMissingAuthProviders: flags.ignoreMissingAuthProviders === true,
+      explicitMapping: parseProviderMapping(flags.upstreamProviderMapping ?? []),
+      accept: parseAccept(flags.accept ?? [], ALL_CHECK_CODES),
+    };
+    const context = loadSyn2masContext({
+      masConfigPaths: flags.config ?? [],
+      synapseConfigPaths: flags.synapseConfig,
+      env: ctx.streams.env,
+      ...(flags.synapseDatabaseUri !== undefined ? { synapseDatabaseUri: flags.synapseDatabaseUri } : {}),
+    });
+    for (const t of [context.synapseDb, context.masDb]) {
+      out.note(`${out.errPaint.dim('→')} ${describeTarget(t)} ${out.errPaint.dim(`(from ${t.source})`)}`);
+      for (const note of t.notes) out.note(`  ${out.errPaint.yellow('note:')} ${note}`);
+    }
+    const targets = { synapse: describeTargetJson(context.synapseDb), mas: describeTargetJson(context.masDb) };
+    const check = await runCheck(context, options);
+    const accepted = new Set(check.accepted);
+    const errors = check.findings.filter((f) => f.severity === 'error');
+    const warnings = check.findings.filter((f) => f.severity === 'warning');
+    if (errors.length > 0) {
+      if (out.json) out.writeJson({ ok: false, exitCode: 10, dryRun, targets, findings: check.findings, migration: null });
+      else renderCheck(out, check.findings, accepted, 10);
+      ctx.exitCode = 10;
+      return;
+    }
+    if (!out.json) out.print(renderFindings('Warnings', warnings, out.paint, accepted).join('\n'));
+    out.note(dryRun ? 'Dry run: migrating, then rolling back.' : 'Migrating.');
+    const progress = { stage: 'setup' as const, phase: 'setup', done: 0, total: undefined } as import('../syn2mas/migrate.js').ProgressState;
+    const plan = check.facts.plan;
+    const totals = Object.fromEntries(Object.entries(plan).map(([k, e]) => [k, e.migrate + Object.values(e.skipped).reduce((a, b) => a + b, 0)]));
+    totals.passwords = totals.users ?? 0;
+    const stop = startProgress(progress, ctx.streams.stderr);
+    let report;
+    try {
+      report = await runMigration(context, check.masSchema, {
+        dryRun,
+        providerMapping: check.providerMapping,
+        skippedProviders: new Set(check.skippedProviders.keys()),
+        totals,
+        progress,
+      });
+    } finally {
+      stop();
+    }
+    const document = { ok: true, exitCode: 0, dryRun, targets, findings: check.findings, migration: report };
+    if (flags.report !== undefined) {
+      const { writeFileSync } = await import('node:fs');
+      writeFileSync(flags.report, `${JSON.stringify(document, null, 2)}\n`, { mode: 0o600 });
+      out.note(`Report written to ${flags.report}.`);
+    }
+    if (out.json) out.writeJson(document);
+    else out.print(renderMigration(report, out.paint).join('\n'));
+    ctx.exitCode = 0;
+  });
   return group;
 }
 

@@ -44,6 +44,8 @@ export interface CheckReport {
   masSchema: MasSchema;
   /** Synapse IdP id to MAS provider ULID for the links that will be migrated. */
   providerMapping: Map<string, string>;
+  /** Synapse IdP ids whose links are skipped (--ignore-missing-auth-providers), with their row counts. */
+  skippedProviders: Map<string, number>;
 }
 
 async function readOnly<T>(db: Queryable & { end(): Promise<void> }, what: string, fn: (db: Queryable) => Promise<T>): Promise<T> {
@@ -118,6 +120,7 @@ export async function runCheck(ctx: Syn2masContext, options: CheckOptions): Prom
     facts: synapseSide.facts,
     masSchema: masSide.schema,
     providerMapping: providers.mapping,
+    skippedProviders: providers.skipped,
   };
 }
 

@@ -125,6 +125,7 @@ export const AT_REASON = `CASE ${ownerWhens('a.user_id')}
 // JOIN on the successor's access tokens then yields no row for it.
 export const REFRESH_WITH = `WITH p AS (
     SELECT a.user_id AS at_user, a.device_id AS at_device, a.used, a.refresh_token_id,
+           a.id AS at_id, a.token AS at_token, a.valid_until_ms, a.last_validated, r.token AS rt_token,
            r.id AS rt_id, r.user_id, r.device_id, r.next_token_id,
            coalesce(r.id IS NOT NULL AND a.user_id = r.user_id AND a.device_id = r.device_id, false) AS paired
       FROM access_tokens a LEFT JOIN refresh_tokens r ON r.id = a.refresh_token_id
@@ -132,11 +133,12 @@ export const REFRESH_WITH = `WITH p AS (
   ), succ AS (
     SELECT refresh_token_id, bool_and(used IS TRUE) AS all_used FROM p GROUP BY refresh_token_id
   ), units AS (
-    SELECT user_id, device_id, next_token_id, 'pair' AS kind FROM p WHERE paired
+    SELECT user_id, device_id, next_token_id, 'pair' AS kind,
+           at_id, at_token, valid_until_ms, last_validated, rt_id, rt_token FROM p WHERE paired
     UNION ALL
-    SELECT at_user, at_device, NULL::bigint, 'unpaired_access_token' FROM p WHERE NOT paired
+    SELECT at_user, at_device, NULL::bigint, 'unpaired_access_token', NULL, NULL, NULL, NULL, NULL, NULL FROM p WHERE NOT paired
     UNION ALL
-    SELECT r.user_id, r.device_id, NULL::bigint, 'no_access_token' FROM refresh_tokens r
+    SELECT r.user_id, r.device_id, NULL::bigint, 'no_access_token', NULL, NULL, NULL, NULL, NULL, NULL FROM refresh_tokens r
      WHERE NOT EXISTS (SELECT 1 FROM p WHERE p.rt_id = r.id AND p.paired)
   )`;
 export const REFRESH_FROM = `FROM units x

@@ -1,0 +1,32 @@
+// MAS identifiers are ULIDs stored as UUIDs: 48 bits of Unix milliseconds, then 80 bits that mas-cli
+// draws at random. We derive those 80 bits from a keyed hash of the row's natural key instead
+// (a fresh random key per run), so that a dependent row computes its parent's id from data it
+// already has, and the migration needs no in-memory map from users or devices to ids. To anyone
+// without the key the bits are as unpredictable as random ones, and a new run gives new ids.
+import { createHash, randomBytes } from 'node:crypto';
+
+const MAX_TIME = 2 ** 48 - 1;
+
+export type IdKind = 'user' | 'password' | 'email' | 'link' | 'session' | 'deviceless' | 'access' | 'refresh';
+
+export interface IdFactory {
+  /** The UUID of a `kind` row with natural key `key`, whose ULID time is `timestampMs`. */
+  id(kind: IdKind, key: string, timestampMs: number): string;
+}
+
+export function createIdFactory(secret: Buffer = randomBytes(32)): IdFactory {
+  const keyed = createHash('sha256').update(secret);
+  return {
+    id(kind, key, timestampMs) {
+      const time = Math.min(Math.max(Math.floor(timestampMs), 0), MAX_TIME);
+      const digest = keyed.copy().update(kind).update('\u0000').update(key).digest('hex');
+      const hex = time.toString(16).padStart(12, '0') + digest.slice(0, 20);
+      return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+    },
+  };
+}
+
+/** The millisecond timestamp a ULID-as-UUID carries. */
+export function uuidTimestampMs(uuid: string): number {
+  return parseInt(uuid.replace(/-/g, '').slice(0, 12), 16);
+}

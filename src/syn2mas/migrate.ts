@@ -1,0 +1,337 @@
+// Joins the Synapse reader and the MAS writer: one COPY stream per MAS table, rows transformed on
+// the way, counted as migrated or skipped by reason. Runs no safety checks itself; the command runs
+// the check first (check.ts) and only calls this when there is no error.
+import type pg from 'pg';
+import { copyBetween, type CopyValue } from '../db/copy.js';
+import { connect } from '../db/connection.js';
+import type { MasSchema } from '../db/mas-schema.js';
+import { DatabaseError, MasToolError } from '../errors.js';
+import { ulidToUUID } from 'ulid';
+import { createIdFactory } from './ids.js';
+import type { Syn2masContext } from './context.js';
+import { decode, openSynapseSnapshot, phaseQueries, reasonOf, type PhaseQuery } from './reader.js';
+import {
+  transformAccessToken,
+  transformDevice,
+  transformExternalId,
+  transformRefreshPair,
+  transformThreepid,
+  transformUser,
+} from './transform.js';
+import { beginMasLoad, endMasLoad, masEncoders, rebuildPaused } from './writer.js';
+
+export type Entity =
+  | 'users'
+  | 'passwords'
+  | 'emails'
+  | 'unsupportedThreepids'
+  | 'upstreamLinks'
+  | 'devices'
+  | 'deviceless'
+  | 'accessTokens'
+  | 'refreshTokens';
+
+export interface EntityCount {
+  migrated: number;
+  skipped: Record<string, number>;
+}
+
+export interface PhaseReport {
+  name: string;
+  status: 'done' | 'failed' | 'not-run';
+  ms: number;
+}
+
+export interface MigrationReport {
+  dryRun: boolean;
+  startedAt: string;
+  durationMs: number;
+  phases: PhaseReport[];
+  entities: Record<Entity, EntityCount>;
+  /** Device IPs that were not a single address and were migrated as NULL. */
+  invalidIps: number;
+  sessions: {
+    compatSessions: number;
+    /** Sessions that kept a working access token: these clients stay logged in. */
+    withTokens: number;
+    usersKeepingSessions: number;
+    /** Active (not deactivated) users with no working session: they log in again on their next visit. */
+    usersWithoutSessions: number;
+    adminSessions: number;
+  };
+  /** Tokens not carried over, by reason: the clients behind them have to log in again. */
+  loggedOut: Record<string, number>;
+  rebuilt: Array<{ kind: string; name: string; ms: number }>;
+}
+
+/** What the CLI samples for its progress line; core code only writes to it. */
+export interface ProgressState {
+  stage: 'setup' | 'load' | 'rebuild' | 'finish' | 'done';
+  phase: string;
+  done: number;
+  total: number | undefined;
+}
+
+export interface MigrateOptions {
+  dryRun: boolean;
+  /** Synapse IdP id to MAS provider ULID (from the check). */
+  providerMapping: ReadonlyMap<string, string>;
+  /** Synapse IdP ids whose links are skipped (--ignore-missing-auth-providers). */
+  skippedProviders: ReadonlySet<string>;
+  /** Rows expected per phase, for progress (from the check's plan). */
+  totals?: Partial<Record<string, number>>;
+  progress?: ProgressState;
+  /** The run's start time, used where Synapse has no timestamp (ms). */
+  now?: number;
+  idSecret?: Buffer;
+}
+
+interface Phase {
+  name: string;
+  query: PhaseQuery;
+  encoder: keyof ReturnType<typeof masEncoders>;
+  /** The entity this phase counts, and the rows it writes. */
+  entity: Entity;
+  /** Rows of the query that belong to this phase (the others are another phase's). */
+  mine?: (row: CopyValue[]) => boolean;
+  /** MAS line for a migrated row, or a skip reason. */
+  map: (row: CopyValue[]) => string | { skip: string };
+}
+
+const emptyCount = (): EntityCount => ({ migrated: 0, skipped: {} });
+
+export async function runMigration(ctx: Syn2masContext, masSchema: MasSchema, options: MigrateOptions): Promise<MigrationReport> {
+  const started = performance.now();
+  const now = options.now ?? Date.now();
+  const ids = createIdFactory(options.idSecret);
+  const encoders = masEncoders(masSchema);
+  const serverName = ctx.synapse.serverName;
+  const progress: ProgressState = options.progress ?? { stage: 'setup', phase: 'setup', done: 0, total: undefined };
+  const entities = Object.fromEntries(
+    (['users', 'passwords', 'emails', 'unsupportedThreepids', 'upstreamLinks', 'devices', 'deviceless', 'accessTokens', 'refreshTokens'] as const).map(
+      (e) => [e, emptyCount()],
+    ),
+  ) as Record<Entity, EntityCount>;
+  const report: MigrationReport = {
+    dryRun: options.dryRun,
+    startedAt: new Date(now).toISOString(),
+    durationMs: 0,
+    phases: [],
+    entities,
+    invalidIps: 0,
+    sessions: { compatSessions: 0, withTokens: 0, usersKeepingSessions: 0, usersWithoutSessions: 0, adminSessions: 0 },
+    loggedOut: {},
+    rebuilt: [],
+  };
+  const providerUuids = new Map([...options.providerMapping].map(([idp, ulid]) => [idp, ulidToUUID(ulid)]));
+
+  const phases: Phase[] = [
+    {
+      name: 'users',
+      query: 'users',
+      encoder: 'users',
+      entity: 'users',
+      map: (r) => encoders.users.line(transformUser(decode.user(r), serverName, ids).user),
+    },
+    {
+      name: 'passwords',
+      query: 'users',
+      encoder: 'passwords',
+      entity: 'passwords',
+      map: (r) => {
+        const { password } = transformUser(decode.user(r), serverName, ids);
+        return password === undefined ? { skip: 'no_password' } : encoders.passwords.line(password);
+      },
+    },
+    {
+      name: 'emails',
+      query: 'threepids',
+      encoder: 'emails',
+      entity: 'emails',
+      mine: (r) => r[2] === 'email',
+      map: (r) => {
+        const t = transformThreepid(decode.threepid(r), ids);
+        return t.kind === 'email' ? encoders.emails.line(t.email) : { skip: 'not_email' };
+      },
+    },
+    {
+      name: 'other third-party IDs',
+      query: 'threepids',
+      encoder: 'unsupportedThreepids',
+      entity: 'unsupportedThreepids',
+      mine: (r) => r[2] !== 'email',
+      map: (r) => {
+        const t = transformThreepid(decode.threepid(r), ids);
+        return t.kind === 'unsupported' ? encoders.unsupportedThreepids.line(t.threepid) : { skip: 'email' };
+      },
+    },
+    {
+      name: 'upstream links',
+      query: 'externalIds',
+      encoder: 'upstreamLinks',
+      entity: 'upstreamLinks',
+      map: (r) => {
+        const row = decode.externalId(r);
+        const provider = providerUuids.get(row.authProvider);
+        if (provider !== undefined) return encoders.upstreamLinks.line(transformExternalId(row, provider, ids));
+        if (options.skippedProviders.has(row.authProvider)) return { skip: `unmapped_provider` };
+        // The check reports this as an error; reaching it means the check was bypassed.
+        throw new MasToolError('MAS_TOOL_UNMAPPED_PROVIDER', `No MAS provider is mapped for Synapse IdP '${row.authProvider}'.`, {
+          hint: 'Run `mas-tool syn2mas check`: it explains how to map it.',
+        });
+      },
+    },
+    {
+      name: 'devices',
+      query: 'devices',
+      encoder: 'sessions',
+      entity: 'devices',
+      map: (r) => {
+        const { session, invalidIp } = transformDevice(decode.device(r), ids, now);
+        if (invalidIp) report.invalidIps++;
+        return encoders.sessions.line(session);
+      },
+    },
+    {
+      name: 'deviceless sessions',
+      query: 'accessTokens',
+      encoder: 'sessions',
+      entity: 'deviceless',
+      // Puppet tokens are deviceless too, but are access tokens that are not migrated, not sessions.
+      mine: (r) => r[3] === null && reasonOf(r) !== 'puppet',
+      map: (r) => {
+        const { session } = transformAccessToken(decode.accessToken(r), ids, now);
+        return session === undefined ? { skip: 'has_device' } : encoders.sessions.line(session);
+      },
+    },
+    {
+      name: 'access tokens',
+      query: 'accessTokens',
+      encoder: 'accessTokens',
+      entity: 'accessTokens',
+      map: (r) => encoders.accessTokens.line(transformAccessToken(decode.accessToken(r), ids, now).token),
+    },
+    {
+      name: 'refreshable access tokens',
+      query: 'refreshPairs',
+      encoder: 'accessTokens',
+      entity: 'refreshTokens',
+      map: (r) => encoders.accessTokens.line(transformRefreshPair(decode.refreshPair(r), ids, now).accessToken),
+    },
+    {
+      name: 'refresh tokens',
+      query: 'refreshPairs',
+      encoder: 'refreshTokens',
+      entity: 'refreshTokens',
+      map: (r) => encoders.refreshTokens.line(transformRefreshPair(decode.refreshPair(r), ids, now).refreshToken),
+    },
+  ];
+  // Phases that share an entity with an earlier phase write rows but do not count them again.
+  const counting = new Set<Phase>();
+  const seen = new Set<Entity>();
+  for (const p of phases) {
+    if (!seen.has(p.entity)) counting.add(p);
+    seen.add(p.entity);
+  }
+
+  const synapse = await connect(ctx.synapseDb);
+  let mas: pg.Client | undefined;
+  let masOpen = false;
+  try {
+    mas = await connect(ctx.masDb);
+    progress.stage = 'setup';
+    await openSynapseSnapshot(synapse, { dryRun: options.dryRun });
+    const setupStarted = performance.now();
+    const paused = await beginMasLoad(mas);
+    masOpen = true;
+    report.phases.push({ name: 'setup', status: 'done', ms: performance.now() - setupStarted });
+
+    const queries = phaseQueries(serverName, (s) => synapse.escapeLiteral(s));
+    progress.stage = 'load';
+    for (const phase of phases) {
+      const phaseStarted = performance.now();
+      const count = entities[phase.entity];
+      const counts = counting.has(phase);
+      Object.assign(progress, { phase: phase.name, done: 0, total: options.totals?.[phase.entity] });
+      const target = encoders[phase.encoder];
+      try {
+        await copyBetween(
+          synapse,
+          queries[phase.query],
+          (row) => {
+            if (phase.mine !== undefined && !phase.mine(row)) return undefined;
+            progress.done++;
+            const reason = reasonOf(row);
+            if (reason !== 'migrate') {
+              if (counts) count.skipped[reason] = (count.skipped[reason] ?? 0) + 1;
+              return undefined;
+            }
+            const out = phase.map(row.slice(0, -1));
+            if (typeof out === 'string') {
+              if (counts) count.migrated++;
+              return out;
+            }
+            if (counts) count.skipped[out.skip] = (count.skipped[out.skip] ?? 0) + 1;
+            return undefined;
+          },
+          { client: mas, table: target.table, columns: target.columns },
+        );
+      } catch (cause) {
+        report.phases.push({ name: phase.name, status: 'failed', ms: performance.now() - phaseStarted });
+        if (cause instanceof MasToolError) throw cause;
+        throw new DatabaseError(`migrating ${phase.name} into ${target.table}`, cause);
+      }
+      report.phases.push({ name: phase.name, status: 'done', ms: performance.now() - phaseStarted });
+    }
+    // Every read is done: release Synapse before the (slow) rebuild.
+    await synapse.query('COMMIT');
+
+    progress.stage = 'rebuild';
+    const rebuildStarted = performance.now();
+    await rebuildPaused(mas, paused, (o, ms) => {
+      Object.assign(progress, { phase: `${o.kind} ${o.name}`, done: report.rebuilt.length + 1, total: paused.length });
+      report.rebuilt.push({ kind: o.kind, name: o.name, ms });
+    });
+    report.phases.push({ name: 'rebuild constraints and indexes', status: 'done', ms: performance.now() - rebuildStarted });
+
+    report.sessions = await sessionStats(mas);
+    progress.stage = 'finish';
+    const finishStarted = performance.now();
+    await endMasLoad(mas, { dryRun: options.dryRun });
+    masOpen = false;
+    report.phases.push({ name: options.dryRun ? 'roll back (dry run)' : 'commit', status: 'done', ms: performance.now() - finishStarted });
+  } finally {
+    if (masOpen) await mas?.query('ROLLBACK').catch(() => undefined);
+    await mas?.end().catch(() => undefined);
+    await synapse.end().catch(() => undefined);
+  }
+
+  for (const [reason, n] of [...Object.entries(entities.accessTokens.skipped), ...Object.entries(entities.refreshTokens.skipped)]) {
+    // A superseded refresh pair was already replaced by its client: nobody is logged out by it.
+    if (reason === 'superseded' || reason.startsWith('appservice') || reason === 'foreign') continue;
+    report.loggedOut[reason] = (report.loggedOut[reason] ?? 0) + n;
+  }
+  progress.stage = 'done';
+  report.durationMs = performance.now() - started;
+  return report;
+}
+
+async function sessionStats(mas: pg.Client): Promise<MigrationReport['sessions']> {
+  const { rows } = await mas.query<{ sessions: number; with_tokens: number; keeping: number; without: number; admin: number }>(`
+    WITH working AS (
+      SELECT DISTINCT s.compat_session_id, s.user_id FROM compat_sessions s JOIN compat_access_tokens t ON t.compat_session_id = s.compat_session_id)
+    SELECT (SELECT count(*) FROM compat_sessions)::int AS sessions,
+           (SELECT count(*) FROM working)::int AS with_tokens,
+           (SELECT count(DISTINCT user_id) FROM working)::int AS keeping,
+           (SELECT count(*) FROM users u WHERE u.deactivated_at IS NULL AND NOT u.is_guest
+              AND NOT EXISTS (SELECT 1 FROM working w WHERE w.user_id = u.user_id))::int AS without,
+           (SELECT count(*) FROM compat_sessions WHERE is_synapse_admin)::int AS admin`);
+  const r = rows[0];
+  return {
+    compatSessions: r?.sessions ?? 0,
+    withTokens: r?.with_tokens ?? 0,
+    usersKeepingSessions: r?.keeping ?? 0,
+    usersWithoutSessions: r?.without ?? 0,
+    adminSessions: r?.admin ?? 0,
+  };
+}

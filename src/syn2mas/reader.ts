@@ -1,0 +1,146 @@
+// The Synapse side of a migration: one read-only snapshot with the tables locked, and one query per
+// kind of row, each streamed with COPY. Every row comes with the reason the classification SQL
+// (synapse-sql.ts, shared with the check) gives it: 'migrate', or why it is skipped. The reader
+// never writes to Synapse.
+import type pg from 'pg';
+import type { CopyValue } from '../db/copy.js';
+import { DatabaseError } from '../errors.js';
+import { AT_FROM, AT_REASON, DEVICE_FROM, DEVICE_REASON, ownerWhens, REFRESH_FROM, REFRESH_REASON, REFRESH_WITH, USER_CLASS } from './synapse-sql.js';
+import type { SynapseAccessToken, SynapseDevice, SynapseExternalId, SynapseRefreshPair, SynapseThreepid, SynapseUser } from './transform.js';
+
+/** Locked in this order, as mas-cli does. */
+export const SYNAPSE_TABLES = ['users', 'user_threepids', 'user_external_ids', 'devices', 'access_tokens', 'refresh_tokens'] as const;
+
+/**
+ * Opens the snapshot every read of the migration shares. A real run locks the tables EXCLUSIVE
+ * (reads still work, writes wait) and fails at once if anything holds a conflicting lock: the sign
+ * that Synapse is still running. A dry run takes ACCESS SHARE, which a running Synapse never notices.
+ */
+export async function openSynapseSnapshot(client: pg.Client, options: { dryRun: boolean }): Promise<void> {
+  const mode = options.dryRun ? 'ACCESS SHARE' : 'EXCLUSIVE';
+  try {
+    await client.query('BEGIN ISOLATION LEVEL SERIALIZABLE READ ONLY DEFERRABLE');
+    for (const table of SYNAPSE_TABLES) await client.query(`LOCK TABLE ${table} IN ${mode} MODE NOWAIT`);
+  } catch (cause) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    const locked = (cause as { code?: string }).code === '55P03';
+    throw new DatabaseError(
+      locked ? 'locking the Synapse tables: another session holds a lock on them; is Synapse still running?' : 'opening a snapshot of the Synapse database',
+      cause,
+      locked ? { hint: 'Stop Synapse (and its workers) before migrating, or use --dry-run, which does not need Synapse stopped.' } : {},
+    );
+  }
+}
+
+// ---- decoding COPY fields ----
+
+type Field = CopyValue | undefined;
+const num = (v: Field): number | null => (v === null || v === undefined ? null : Number(v));
+const req = (v: Field): string => v ?? '';
+// SMALLINT 0/1 (admin, is_guest, deactivated) or BOOLEAN t/f (locked): any non-zero is true.
+const flag = (v: Field): boolean => v === 't' || (v !== null && v !== undefined && v !== 'f' && v !== '0' && v !== '');
+
+/** Builds the phase queries for one server name; COPY takes no parameters, so it is inlined as a literal. */
+export function phaseQueries(serverName: string, escapeLiteral: (s: string) => string): Record<PhaseQuery, string> {
+  const inline = (sql: string): string => sql.replaceAll('$1::text', `${escapeLiteral(serverName)}::text`);
+  const owner = (id: string): string => `CASE ${ownerWhens(id)} ELSE 'migrate' END`;
+  // A device's compat session is as old as its oldest token, which both the device and its tokens
+  // can compute: no map from devices to sessions is needed.
+  const sessionTs = `session_ts AS (
+      SELECT user_id, device_id, min(last_validated) AS ts FROM access_tokens
+       WHERE device_id IS NOT NULL AND puppets_user_id IS NULL GROUP BY user_id, device_id)`;
+  return {
+    users: inline(`SELECT u.name, u.password_hash, u.admin, u.deactivated, u.locked, u.is_guest, u.creation_ts, ${USER_CLASS} AS reason FROM users u`),
+    threepids: inline(
+      `SELECT t.user_id, u.creation_ts, t.medium, t.address, t.added_at, ${owner('t.user_id')} AS reason
+         FROM user_threepids t LEFT JOIN users u ON u.name = t.user_id`,
+    ),
+    externalIds: inline(
+      `SELECT e.user_id, u.creation_ts, e.auth_provider, e.external_id, ${owner('e.user_id')} AS reason
+         FROM user_external_ids e LEFT JOIN users u ON u.name = e.user_id`,
+    ),
+    devices: inline(
+      `WITH ${sessionTs}
+       SELECT d.user_id, u.creation_ts, u.admin, d.device_id, d.display_name, d.last_seen, d.ip, d.user_agent, st.ts, ${DEVICE_REASON} AS reason
+         ${DEVICE_FROM} LEFT JOIN session_ts st ON st.user_id = d.user_id AND st.device_id = d.device_id`,
+    ),
+    accessTokens: inline(
+      `WITH ${sessionTs}
+       SELECT * FROM (
+         SELECT a.id, a.user_id, u.creation_ts, a.device_id, a.token, a.valid_until_ms, a.last_validated, st.ts, ${AT_REASON} AS reason
+           ${AT_FROM} LEFT JOIN session_ts st ON st.user_id = a.user_id AND st.device_id = a.device_id) t
+        WHERE reason <> 'refreshable'`,
+    ),
+    refreshPairs: inline(
+      `${REFRESH_WITH}, ${sessionTs}
+       SELECT x.at_id, x.rt_id, x.user_id, u.creation_ts, x.device_id, x.at_token, x.rt_token, x.valid_until_ms, x.last_validated, st.ts,
+              ${REFRESH_REASON} AS reason
+         ${REFRESH_FROM} LEFT JOIN session_ts st ON st.user_id = x.user_id AND st.device_id = x.device_id`,
+    ),
+  };
+}
+
+export type PhaseQuery = 'users' | 'threepids' | 'externalIds' | 'devices' | 'accessTokens' | 'refreshPairs';
+
+/** The reason column is always last. */
+export function reasonOf(row: CopyValue[]): string {
+  return row[row.length - 1] ?? 'migrate';
+}
+
+export const decode = {
+  user: (r: CopyValue[]): SynapseUser => ({
+    name: req(r[0]),
+    passwordHash: r[1] ?? null,
+    admin: flag(r[2]),
+    deactivated: flag(r[3]),
+    locked: flag(r[4]),
+    isGuest: flag(r[5]),
+    creationTs: num(r[6]) ?? 0,
+  }),
+  threepid: (r: CopyValue[]): SynapseThreepid => ({
+    userId: req(r[0]),
+    userCreationTs: num(r[1]) ?? 0,
+    medium: req(r[2]),
+    address: req(r[3]),
+    addedAt: num(r[4]) ?? 0,
+  }),
+  externalId: (r: CopyValue[]): SynapseExternalId => ({
+    userId: req(r[0]),
+    userCreationTs: num(r[1]) ?? 0,
+    authProvider: req(r[2]),
+    externalId: req(r[3]),
+  }),
+  device: (r: CopyValue[]): SynapseDevice => ({
+    userId: req(r[0]),
+    userCreationTs: num(r[1]) ?? 0,
+    admin: flag(r[2]),
+    deviceId: req(r[3]),
+    displayName: r[4] ?? null,
+    lastSeen: num(r[5]),
+    ip: r[6] ?? null,
+    userAgent: r[7] ?? null,
+    sessionTs: num(r[8]),
+  }),
+  accessToken: (r: CopyValue[]): SynapseAccessToken => ({
+    id: req(r[0]),
+    userId: req(r[1]),
+    userCreationTs: num(r[2]) ?? 0,
+    deviceId: r[3] ?? null,
+    token: req(r[4]),
+    validUntilMs: num(r[5]),
+    lastValidated: num(r[6]),
+    sessionTs: num(r[7]),
+  }),
+  refreshPair: (r: CopyValue[]): SynapseRefreshPair => ({
+    accessTokenId: req(r[0]),
+    refreshTokenId: req(r[1]),
+    userId: req(r[2]),
+    userCreationTs: num(r[3]) ?? 0,
+    deviceId: req(r[4]),
+    accessToken: req(r[5]),
+    refreshToken: req(r[6]),
+    validUntilMs: num(r[7]),
+    lastValidated: num(r[8]),
+    sessionTs: num(r[9]),
+  }),
+};

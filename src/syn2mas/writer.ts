@@ -1,0 +1,157 @@
+// The MAS side of a migration: one transaction that holds the advisory lock shared with mas-cli's
+// syn2mas, checks the target tables are empty, pauses their constraints and indexes, takes the
+// COPY streams, rebuilds everything and commits (or, for a dry run, rolls back). PostgreSQL's own
+// atomicity is the guarantee: if anything fails or the process is killed at any moment, the MAS
+// database is exactly as it was. The writer accepts only MasNew* rows.
+import type pg from 'pg';
+import { copyLine } from '../db/copy.js';
+import { pauseConstraints, restoreObject, type PausedObject } from '../db/constraints.js';
+import { MAS_TARGET_TABLES, emailsNeedConfirmedAt, type MasSchema } from '../db/mas-schema.js';
+import { DatabaseError, MasToolError } from '../errors.js';
+import type {
+  MasNewCompatAccessToken,
+  MasNewCompatRefreshToken,
+  MasNewCompatSession,
+  MasNewUnsupportedThreepid,
+  MasNewUpstreamLink,
+  MasNewUser,
+  MasNewUserEmail,
+  MasNewUserPassword,
+} from './transform.js';
+
+/**
+ * mas-cli syn2mas's advisory lock key (sqlx's key for "syn2mas-maswriter"): holding it keeps the two
+ * tools, and two runs of either, from migrating into the same database at once.
+ */
+export const SYN2MAS_ADVISORY_LOCK = '6584285998412104315';
+
+export class LockHeldError extends MasToolError {
+  constructor() {
+    super('MAS_TOOL_LOCK_HELD', 'Another migration (mas-tool or mas-cli syn2mas) is running against this MAS database.', {
+      hint: 'Wait for it to finish, or stop it; two migrations into one database cannot both succeed.',
+    });
+  }
+}
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+/** How each MAS row becomes a COPY line, and the columns it fills; `confirmed_at` only before MAS v1.10. */
+export function masEncoders(schema: MasSchema) {
+  const confirmedAt = emailsNeedConfirmedAt(schema);
+  return {
+    users: {
+      table: 'users',
+      columns: ['user_id', 'username', 'created_at', 'locked_at', 'deactivated_at', 'can_request_admin', 'is_guest'],
+      line: (u: MasNewUser) => copyLine([u.userId, u.username, iso(u.createdAt), iso(u.lockedAt), iso(u.deactivatedAt), u.canRequestAdmin, u.isGuest]),
+    },
+    passwords: {
+      table: 'user_passwords',
+      columns: ['user_password_id', 'user_id', 'hashed_password', 'created_at', 'version'],
+      line: (p: MasNewUserPassword) => copyLine([p.userPasswordId, p.userId, p.hashedPassword, iso(p.createdAt), p.version]),
+    },
+    emails: {
+      table: 'user_emails',
+      // Before v1.10 MAS only used confirmed addresses; imported ones count as confirmed.
+      columns: ['user_email_id', 'user_id', 'email', 'created_at', ...(confirmedAt ? ['confirmed_at'] : [])],
+      line: (e: MasNewUserEmail) =>
+        copyLine(confirmedAt ? [e.userEmailId, e.userId, e.email, iso(e.createdAt), iso(e.createdAt)] : [e.userEmailId, e.userId, e.email, iso(e.createdAt)]),
+    },
+    unsupportedThreepids: {
+      table: 'user_unsupported_third_party_ids',
+      columns: ['user_id', 'medium', 'address', 'created_at'],
+      line: (t: MasNewUnsupportedThreepid) => copyLine([t.userId, t.medium, t.address, iso(t.createdAt)]),
+    },
+    upstreamLinks: {
+      table: 'upstream_oauth_links',
+      columns: ['upstream_oauth_link_id', 'user_id', 'upstream_oauth_provider_id', 'subject', 'created_at'],
+      line: (l: MasNewUpstreamLink) => copyLine([l.upstreamOauthLinkId, l.userId, l.upstreamOauthProviderId, l.subject, iso(l.createdAt)]),
+    },
+    sessions: {
+      table: 'compat_sessions',
+      columns: ['compat_session_id', 'user_id', 'device_id', 'human_name', 'created_at', 'is_synapse_admin', 'last_active_at', 'last_active_ip', 'user_agent'],
+      line: (s: MasNewCompatSession) =>
+        copyLine([s.compatSessionId, s.userId, s.deviceId, s.humanName, iso(s.createdAt), s.isSynapseAdmin, iso(s.lastActiveAt), s.lastActiveIp, s.userAgent]),
+    },
+    accessTokens: {
+      table: 'compat_access_tokens',
+      columns: ['compat_access_token_id', 'compat_session_id', 'access_token', 'created_at', 'expires_at'],
+      line: (t: MasNewCompatAccessToken) => copyLine([t.compatAccessTokenId, t.compatSessionId, t.accessToken, iso(t.createdAt), iso(t.expiresAt)]),
+    },
+    refreshTokens: {
+      table: 'compat_refresh_tokens',
+      columns: ['compat_refresh_token_id', 'compat_session_id', 'compat_access_token_id', 'refresh_token', 'created_at'],
+      line: (t: MasNewCompatRefreshToken) => copyLine([t.compatRefreshTokenId, t.compatSessionId, t.compatAccessTokenId, t.refreshToken, iso(t.createdAt)]),
+    },
+  } as const;
+}
+
+export type MasEncoders = ReturnType<typeof masEncoders>;
+
+async function step<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (cause) {
+    if (cause instanceof MasToolError) throw cause;
+    throw new DatabaseError(what, cause);
+  }
+}
+
+/**
+ * Opens the load transaction: lock, emptiness, pause. Returns what was paused. On any failure the
+ * transaction is rolled back before the error is thrown.
+ */
+export async function beginMasLoad(client: pg.Client): Promise<PausedObject[]> {
+  try {
+    await step('starting the MAS transaction', () => client.query('BEGIN ISOLATION LEVEL READ COMMITTED'));
+    const { rows } = await step('taking the migration lock on the MAS database', () =>
+      client.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1::bigint) AS locked', [SYN2MAS_ADVISORY_LOCK]),
+    );
+    if (rows[0]?.locked !== true) throw new LockHeldError();
+    await lockTargets(client);
+    const counts = await step('checking the MAS tables are empty', () =>
+      client.query<{ t: string }>(MAS_TARGET_TABLES.map((t) => `SELECT '${t}' AS t WHERE EXISTS (SELECT 1 FROM ${t})`).join(' UNION ALL ')),
+    );
+    if (counts.rows.length > 0) {
+      throw new MasToolError('MAS_TOOL_MAS_NOT_EMPTY', `The MAS database is not empty: ${counts.rows.map((r) => r.t).join(', ')} have rows.`, {
+        hint: 'A migration needs an empty MAS database. If you already migrated, run `mas-tool syn2mas verify` instead.',
+        exitCode: 10,
+      });
+    }
+    // Index builds at the end are the slowest step; give them memory for this transaction only.
+    await client.query(`SET LOCAL maintenance_work_mem = '256MB'`);
+    return await step('pausing the constraints and indexes of the MAS tables', () => pauseConstraints(client, MAS_TARGET_TABLES));
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
+}
+
+async function lockTargets(client: pg.Client): Promise<void> {
+  try {
+    await client.query(`LOCK TABLE ${MAS_TARGET_TABLES.join(', ')} IN ACCESS EXCLUSIVE MODE NOWAIT`);
+  } catch (cause) {
+    throw new DatabaseError('locking the MAS tables: another session is using them; is MAS running?', cause, {
+      hint: 'Stop MAS (the server and any worker) during the migration; it cannot use the tables while they are loaded.',
+    });
+  }
+}
+
+/** Rebuilds the paused objects one by one, reporting each with its duration. */
+export async function rebuildPaused(
+  client: pg.Client,
+  paused: readonly PausedObject[],
+  onObject?: (o: PausedObject, ms: number) => void,
+): Promise<void> {
+  for (const o of paused) {
+    const started = performance.now();
+    await step(`rebuilding ${o.kind} ${o.name} on ${o.table}`, () => restoreObject(client, o));
+    onObject?.(o, performance.now() - started);
+  }
+}
+
+/** Ends the load transaction: COMMIT, or ROLLBACK for a dry run (which leaves MAS exactly as before). */
+export async function endMasLoad(client: pg.Client, options: { dryRun: boolean }): Promise<void> {
+  await step(options.dryRun ? 'rolling back the dry run' : 'committing the migration', () =>
+    client.query(options.dryRun ? 'ROLLBACK' : 'COMMIT'),
+  );
+}
