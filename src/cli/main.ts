@@ -47,8 +47,8 @@ export function buildProgram(ctx: CliContext): Command {
   program.configureHelp({ sortSubcommands: false });
 
   registerConfigCommands(program, ctx);
-  const syn2mas = registerSyn2masCommands(program, ctx);
-  registerNotBuilt(program, syn2mas);
+  registerSyn2masCommands(program, ctx);
+  registerNotBuilt(program);
   return program;
 }
 

@@ -14,12 +14,7 @@ function stub(cmd: Command, name: string): Command {
     });
 }
 
-export function registerNotBuilt(program: Command, syn2mas: Command): void {
-  for (const [name, text] of [
-    ['verify', 'compare the two databases after a migration'],
-  ] as const) {
-    stub(syn2mas.command(name).description(text), `syn2mas ${name}`);
-  }
+export function registerNotBuilt(program: Command): void {
   stub(program.command('doctor').description('Diagnose a MAS deployment end to end (not built yet)'), 'doctor');
   stub(program.command('manage').description('Operator commands after migration: users, emails, admins, sessions (not built yet)'), 'manage');
 }

@@ -173,6 +173,51 @@ export function registerSyn2masCommands(program: Command, ctx: CliContext): Comm
     else out.print(renderMigration(report, out.paint).join('\n'));
     ctx.exitCode = 0;
   });
+  const verify = group
+    .command('verify')
+    .description('compare the MAS database with Synapse after a migration, set-wise; read-only');
+  addMasConfigOption(verify);
+  addSynapseConfigOption(verify, true);
+  addSynapseDatabaseUriOption(verify);
+  verify.option('--upstream-provider-mapping <idp:ulid>', 'the mapping the migration used, if given explicitly (repeatable)', collect);
+  verify.action(async (flags: CheckFlags, cmd: Command) => {
+    const out = ctx.output(cmd);
+    const { loadSyn2masContext } = await import('../syn2mas/context.js');
+    const { runVerify } = await import('../syn2mas/verify.js');
+    const { configProviderMapping } = await import('../syn2mas/checks/providers.js');
+    const { describeTarget, describeTargetJson } = await import('../db/connection.js');
+    const context = loadSyn2masContext({
+      masConfigPaths: flags.config ?? [],
+      synapseConfigPaths: flags.synapseConfig,
+      env: ctx.streams.env,
+      ...(flags.synapseDatabaseUri !== undefined ? { synapseDatabaseUri: flags.synapseDatabaseUri } : {}),
+    });
+    for (const t of [context.synapseDb, context.masDb]) out.note(`${out.errPaint.dim('→')} ${describeTarget(t)} ${out.errPaint.dim(`(from ${t.source})`)}`);
+    const report = await runVerify(context, {
+      providerMapping: configProviderMapping(context.mas.upstreamProviders, parseProviderMapping(flags.upstreamProviderMapping ?? [])),
+    });
+    if (out.json) {
+      out.writeJson({
+        ok: report.exitCode === 0,
+        exitCode: report.exitCode,
+        targets: { synapse: describeTargetJson(context.synapseDb), mas: describeTargetJson(context.masDb) },
+        counts: report.counts,
+        findings: report.findings,
+      });
+    } else {
+      const p = out.paint;
+      const lines = [
+        ...renderFindings('Differences', report.findings.filter((f) => f.severity === 'error'), p),
+        ...renderFindings('Notes', report.findings.filter((f) => f.severity !== 'error'), p),
+        '',
+        report.exitCode === 0
+          ? p.green('MAS is consistent with Synapse.')
+          : p.red('MAS differs from what the migration should have written: see the differences above.'),
+      ];
+      out.print(lines.join('\n'));
+    }
+    ctx.exitCode = report.exitCode;
+  });
   return group;
 }
 

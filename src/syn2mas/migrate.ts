@@ -55,7 +55,7 @@ export interface MigrationReport {
     /** Sessions that kept a working access token: these clients stay logged in. */
     withTokens: number;
     usersKeepingSessions: number;
-    /** Active (not deactivated) users with no working session: they log in again on their next visit. */
+    /** Active (not deactivated, not locked, not guest) users with no working session: they log in again on their next visit. */
     usersWithoutSessions: number;
     adminSessions: number;
   };
@@ -307,8 +307,9 @@ export async function runMigration(ctx: Syn2masContext, masSchema: MasSchema, op
   }
 
   for (const [reason, n] of [...Object.entries(entities.accessTokens.skipped), ...Object.entries(entities.refreshTokens.skipped)]) {
-    // A superseded refresh pair was already replaced by its client: nobody is logged out by it.
-    if (reason === 'superseded' || reason.startsWith('appservice') || reason === 'foreign') continue;
+    // Nobody is logged out by these: a superseded pair was already replaced by its client, an
+    // appservice keeps its own tokens, and orphan or half pairs have no user or no usable token.
+    if (['superseded', 'foreign', 'orphan', 'no_access_token', 'unpaired_access_token'].includes(reason) || reason.startsWith('appservice')) continue;
     report.loggedOut[reason] = (report.loggedOut[reason] ?? 0) + n;
   }
   progress.stage = 'done';
@@ -323,7 +324,7 @@ async function sessionStats(mas: pg.Client): Promise<MigrationReport['sessions']
     SELECT (SELECT count(*) FROM compat_sessions)::int AS sessions,
            (SELECT count(*) FROM working)::int AS with_tokens,
            (SELECT count(DISTINCT user_id) FROM working)::int AS keeping,
-           (SELECT count(*) FROM users u WHERE u.deactivated_at IS NULL AND NOT u.is_guest
+           (SELECT count(*) FROM users u WHERE u.deactivated_at IS NULL AND u.locked_at IS NULL AND NOT u.is_guest
               AND NOT EXISTS (SELECT 1 FROM working w WHERE w.user_id = u.user_id))::int AS without,
            (SELECT count(*) FROM compat_sessions WHERE is_synapse_admin)::int AS admin`);
   const r = rows[0];

@@ -16,7 +16,7 @@ describe('mas-tool command line', () => {
     expect(VERSION).toMatch(/^\d+\.\d+\.\d+/);
   });
 
-  it.each([['doctor'], ['manage', 'list-admins'], ['syn2mas', 'verify']])(
+  it.each([['doctor'], ['manage', 'list-admins']])(
     'says plainly that `%s` is not built yet and exits 2',
     async (...args) => {
       const r = await run(args);

@@ -150,3 +150,14 @@ function missingMapping(
     { fix, details },
   );
 }
+
+/**
+ * The mapping a migration used, from configuration alone: explicit --upstream-provider-mapping
+ * entries, then every MAS provider's `synapse_idp_id`. For commands that run after the migration.
+ */
+export function configProviderMapping(masProviders: readonly MasUpstreamProvider[], explicit: ReadonlyMap<string, string>): Map<string, string> {
+  const mapping = new Map<string, string>();
+  for (const p of masProviders) if (p.synapseIdpId !== undefined) mapping.set(p.synapseIdpId, p.id);
+  for (const [idp, id] of explicit) mapping.set(idp, id);
+  return mapping;
+}
