@@ -55,6 +55,25 @@ export function parseAccept(values: readonly string[], known: readonly string[])
   return new Set(codes);
 }
 
+type Output = ReturnType<CliContext['output']>;
+
+/** Loads both configs and prints the resolved database targets (never a password) before connecting. */
+async function openContext(flags: CheckFlags, ctx: CliContext, out: Output) {
+  const { loadSyn2masContext } = await import('../syn2mas/context.js');
+  const { describeTarget, describeTargetJson } = await import('../db/connection.js');
+  const context = loadSyn2masContext({
+    masConfigPaths: flags.config ?? [],
+    synapseConfigPaths: flags.synapseConfig,
+    env: ctx.streams.env,
+    ...(flags.synapseDatabaseUri !== undefined ? { synapseDatabaseUri: flags.synapseDatabaseUri } : {}),
+  });
+  for (const t of [context.synapseDb, context.masDb]) {
+    out.note(`${out.errPaint.dim('→')} ${describeTarget(t)} ${out.errPaint.dim(`(from ${t.source})`)}`);
+    for (const note of t.notes) out.note(`  ${out.errPaint.yellow('note:')} ${note}`);
+  }
+  return { context, targets: { synapse: describeTargetJson(context.synapseDb), mas: describeTargetJson(context.masDb) } };
+}
+
 function addCheckOptions(cmd: Command): Command {
   addMasConfigOption(cmd);
   addSynapseConfigOption(cmd, true);
@@ -73,30 +92,19 @@ export function registerSyn2masCommands(program: Command, ctx: CliContext): Comm
   const check = addCheckOptions(group.command('check').description('find every migration blocker before downtime (read-only, safe while Synapse runs)'));
   check.action(async (flags: CheckFlags, cmd: Command) => {
     const out = ctx.output(cmd);
-    const { loadSyn2masContext } = await import('../syn2mas/context.js');
     const { runCheck, ALL_CHECK_CODES } = await import('../syn2mas/check.js');
-    const { describeTarget, describeTargetJson } = await import('../db/connection.js');
     const options = {
       ignoreMissingAuthProviders: flags.ignoreMissingAuthProviders === true,
       explicitMapping: parseProviderMapping(flags.upstreamProviderMapping ?? []),
       accept: parseAccept(flags.accept ?? [], ALL_CHECK_CODES),
     };
-    const context = loadSyn2masContext({
-      masConfigPaths: flags.config ?? [],
-      synapseConfigPaths: flags.synapseConfig,
-      env: ctx.streams.env,
-      ...(flags.synapseDatabaseUri !== undefined ? { synapseDatabaseUri: flags.synapseDatabaseUri } : {}),
-    });
-    for (const t of [context.synapseDb, context.masDb]) {
-      out.note(`${out.errPaint.dim('→')} ${describeTarget(t)} ${out.errPaint.dim(`(from ${t.source})`)}`);
-      for (const note of t.notes) out.note(`  ${out.errPaint.yellow('note:')} ${note}`);
-    }
+    const { context, targets } = await openContext(flags, ctx, out);
     const report = await runCheck(context, options);
     if (out.json) {
       out.writeJson({
         ok: report.exitCode === 0,
         exitCode: report.exitCode,
-        targets: { synapse: describeTargetJson(context.synapseDb), mas: describeTargetJson(context.masDb) },
+        targets,
         counts: { errors: report.errors, warnings: report.warnings, accepted: report.accepted.length },
         accepted: report.accepted,
         findings: report.findings,
@@ -111,10 +119,8 @@ export function registerSyn2masCommands(program: Command, ctx: CliContext): Comm
     .option('--report <file>', 'also write the report as JSON to this file');
   migrate.action(async (flags: CheckFlags & { dryRun?: boolean; report?: string }, cmd: Command) => {
     const out = ctx.output(cmd);
-    const { loadSyn2masContext } = await import('../syn2mas/context.js');
     const { runCheck, ALL_CHECK_CODES } = await import('../syn2mas/check.js');
     const { runMigration } = await import('../syn2mas/migrate.js');
-    const { describeTarget, describeTargetJson } = await import('../db/connection.js');
     const { startProgress } = await import('../report/progress.js');
     const { renderMigration } = await import('../report/migration.js');
     const dryRun = flags.dryRun === true;
@@ -123,17 +129,7 @@ export function registerSyn2masCommands(program: Command, ctx: CliContext): Comm
       explicitMapping: parseProviderMapping(flags.upstreamProviderMapping ?? []),
       accept: parseAccept(flags.accept ?? [], ALL_CHECK_CODES),
     };
-    const context = loadSyn2masContext({
-      masConfigPaths: flags.config ?? [],
-      synapseConfigPaths: flags.synapseConfig,
-      env: ctx.streams.env,
-      ...(flags.synapseDatabaseUri !== undefined ? { synapseDatabaseUri: flags.synapseDatabaseUri } : {}),
-    });
-    for (const t of [context.synapseDb, context.masDb]) {
-      out.note(`${out.errPaint.dim('→')} ${describeTarget(t)} ${out.errPaint.dim(`(from ${t.source})`)}`);
-      for (const note of t.notes) out.note(`  ${out.errPaint.yellow('note:')} ${note}`);
-    }
-    const targets = { synapse: describeTargetJson(context.synapseDb), mas: describeTargetJson(context.masDb) };
+    const { context, targets } = await openContext(flags, ctx, out);
     const check = await runCheck(context, options);
     const accepted = new Set(check.accepted);
     const errors = check.findings.filter((f) => f.severity === 'error');
@@ -182,17 +178,9 @@ export function registerSyn2masCommands(program: Command, ctx: CliContext): Comm
   verify.option('--upstream-provider-mapping <idp:ulid>', 'the mapping the migration used, if given explicitly (repeatable)', collect);
   verify.action(async (flags: CheckFlags, cmd: Command) => {
     const out = ctx.output(cmd);
-    const { loadSyn2masContext } = await import('../syn2mas/context.js');
     const { runVerify } = await import('../syn2mas/verify.js');
     const { configProviderMapping } = await import('../syn2mas/checks/providers.js');
-    const { describeTarget, describeTargetJson } = await import('../db/connection.js');
-    const context = loadSyn2masContext({
-      masConfigPaths: flags.config ?? [],
-      synapseConfigPaths: flags.synapseConfig,
-      env: ctx.streams.env,
-      ...(flags.synapseDatabaseUri !== undefined ? { synapseDatabaseUri: flags.synapseDatabaseUri } : {}),
-    });
-    for (const t of [context.synapseDb, context.masDb]) out.note(`${out.errPaint.dim('→')} ${describeTarget(t)} ${out.errPaint.dim(`(from ${t.source})`)}`);
+    const { context, targets } = await openContext(flags, ctx, out);
     const report = await runVerify(context, {
       providerMapping: configProviderMapping(context.mas.upstreamProviders, parseProviderMapping(flags.upstreamProviderMapping ?? [])),
     });
@@ -200,7 +188,7 @@ export function registerSyn2masCommands(program: Command, ctx: CliContext): Comm
       out.writeJson({
         ok: report.exitCode === 0,
         exitCode: report.exitCode,
-        targets: { synapse: describeTargetJson(context.synapseDb), mas: describeTargetJson(context.masDb) },
+        targets,
         counts: report.counts,
         findings: report.findings,
       });
@@ -221,7 +209,7 @@ export function registerSyn2masCommands(program: Command, ctx: CliContext): Comm
   return group;
 }
 
-function renderCheck(out: ReturnType<CliContext['output']>, findings: readonly Finding[], accepted: ReadonlySet<string>, exitCode: number): void {
+function renderCheck(out: Output, findings: readonly Finding[], accepted: ReadonlySet<string>, exitCode: number): void {
   const p = out.paint;
   const by = (s: Finding['severity']) => findings.filter((f) => f.severity === s);
   const lines: string[] = [];

@@ -2,6 +2,8 @@
 // type they expect; a wrong type is recorded as a problem naming the file and the key path, and the
 // parser carries on, so that one run reports every mistake at once.
 import type { ConfigProblem } from '../errors.js';
+import { Secret } from '../secret.js';
+import type { SecretSource } from './secret-source.js';
 import { isMap, type ConfigMap, type SourcedConfig } from './read.js';
 
 export class Fields {
@@ -78,6 +80,22 @@ export class Fields {
     if (v === undefined) return undefined;
     if ((allowed as readonly string[]).includes(v)) return v as T;
     this.problem(path, `expected one of ${allowed.join(', ')}, found "${v}"`);
+    return undefined;
+  }
+
+  /** A secret given inline (`inlineKey`) or as a file path (`fileKey`), never both. */
+  secret(parent: ConfigMap | undefined, inlineKey: string, fileKey: string, path: string): SecretSource | undefined {
+    const inline = this.string(parent, inlineKey, `${path}.${inlineKey}`, { secret: true });
+    const file = this.string(parent, fileKey, `${path}.${fileKey}`);
+    if (inline !== undefined && file !== undefined) {
+      this.problem(`${path}.${fileKey}`, `cannot be set together with ${inlineKey}; keep one of them`);
+      return undefined;
+    }
+    const key = `${path}.${inline !== undefined ? inlineKey : fileKey}`;
+    const origin = this.source.fileOf(key);
+    const at = origin === undefined ? {} : { file: origin };
+    if (inline !== undefined) return { kind: 'inline', value: Secret.fromString(inline), key, ...at };
+    if (file !== undefined) return { kind: 'file', path: file, key, ...at };
     return undefined;
   }
 

@@ -117,19 +117,19 @@ export function parseMasConfig(source: SourcedConfig): ParsedMasConfig {
 
   const parsed: ParsedMasConfig = {
     files: source.files,
-    database: database(f, doc, source),
+    database: database(f, doc),
     matrix: {
       homeserver: f.string(matrix, 'homeserver', 'matrix.homeserver') ?? 'localhost:8008',
       endpoint: f.string(matrix, 'endpoint', 'matrix.endpoint') ?? 'http://localhost:8008/',
       kind: f.oneOf(matrix, 'kind', 'matrix.kind', MATRIX_KINDS) ?? 'synapse',
     },
-    passwords: passwords(f, doc, source),
+    passwords: passwords(f, doc),
     upstreamProviders: providers(f, doc),
     http: { listeners: listeners(f, http) },
-    clients: clients(f, doc, source),
+    clients: clients(f, doc),
     policyData: policyData(f, doc),
   };
-  const matrixSecret = secretSource(f, matrix, 'secret', 'secret_file', 'matrix', source);
+  const matrixSecret = f.secret(matrix, 'secret', 'secret_file', 'matrix');
   if (matrixSecret !== undefined) parsed.matrix.secret = matrixSecret;
   if (publicBase !== undefined) parsed.http.publicBase = publicBase;
   if (issuer !== undefined) parsed.http.issuer = issuer;
@@ -149,34 +149,10 @@ export function parseMasConfig(source: SourcedConfig): ParsedMasConfig {
   return parsed;
 }
 
-function secretSource(
-  f: Fields,
-  m: ConfigMap | undefined,
-  inlineKey: string,
-  fileKey: string,
-  path: string,
-  source: SourcedConfig,
-): SecretSource | undefined {
-  const inline = f.string(m, inlineKey, `${path}.${inlineKey}`, { secret: true });
-  const file = f.string(m, fileKey, `${path}.${fileKey}`);
-  if (inline !== undefined && file !== undefined) {
-    f.problem(`${path}.${fileKey}`, `cannot be set together with ${inlineKey}; keep one of them`);
-    return undefined;
-  }
-  if (inline !== undefined) {
-    const origin = source.fileOf(`${path}.${inlineKey}`);
-    return { kind: 'inline', value: Secret.fromString(inline), key: `${path}.${inlineKey}`, ...(origin ? { file: origin } : {}) };
-  }
-  if (file !== undefined) {
-    const origin = source.fileOf(`${path}.${fileKey}`);
-    return { kind: 'file', path: file, key: `${path}.${fileKey}`, ...(origin ? { file: origin } : {}) };
-  }
-  return undefined;
-}
 
 const SPLIT_DB_KEYS = ['host', 'port', 'socket', 'username', 'password', 'password_file', 'database'];
 
-function database(f: Fields, doc: ConfigMap, source: SourcedConfig): MasDatabaseSettings {
+function database(f: Fields, doc: ConfigMap): MasDatabaseSettings {
   const db = f.section(doc, 'database', 'database');
   const out: MasDatabaseSettings = { fields: {} };
   if (db === undefined) return out;
@@ -202,7 +178,7 @@ function database(f: Fields, doc: ConfigMap, source: SourcedConfig): MasDatabase
     if (user !== undefined) out.fields.user = user;
     const name = f.string(db, 'database', 'database.database');
     if (name !== undefined) out.fields.database = name;
-    const password = secretSource(f, db, 'password', 'password_file', 'database', source);
+    const password = f.secret(db, 'password', 'password_file', 'database');
     if (password?.kind === 'inline') out.fields.password = password.value;
     else if (password !== undefined) out.passwordFile = password;
   }
@@ -230,7 +206,7 @@ function database(f: Fields, doc: ConfigMap, source: SourcedConfig): MasDatabase
   return out;
 }
 
-function passwords(f: Fields, doc: ConfigMap, source: SourcedConfig): ParsedMasConfig['passwords'] {
+function passwords(f: Fields, doc: ConfigMap): ParsedMasConfig['passwords'] {
   const p = f.section(doc, 'passwords', 'passwords');
   const enabled = f.bool(p, 'enabled', 'passwords.enabled') ?? true;
   const minimumComplexity = f.integer(p, 'minimum_complexity', 'passwords.minimum_complexity', { min: 0, max: 4 }) ?? 3;
@@ -263,7 +239,7 @@ function passwords(f: Fields, doc: ConfigMap, source: SourcedConfig): ParsedMasC
     };
     const cost = f.integer(item, 'cost', `${path}.cost`, { min: 4, max: 31 });
     if (cost !== undefined) scheme.cost = cost;
-    const secret = secretSource(f, item, 'secret', 'secret_file', path, source);
+    const secret = f.secret(item, 'secret', 'secret_file', path);
     if (secret !== undefined) scheme.secret = secret;
     schemes.push(scheme);
   });
@@ -355,7 +331,7 @@ function listeners(f: Fields, http: ConfigMap | undefined): MasListener[] {
   return out;
 }
 
-function clients(f: Fields, doc: ConfigMap, source: SourcedConfig): MasClient[] {
+function clients(f: Fields, doc: ConfigMap): MasClient[] {
   const raw = f.list(doc, 'clients', 'clients') ?? [];
   const out: MasClient[] = [];
   raw.forEach((item, i) => {
@@ -369,7 +345,7 @@ function clients(f: Fields, doc: ConfigMap, source: SourcedConfig): MasClient[] 
     else if (!ULID.test(clientId)) f.problem(`${path}.client_id`, `"${clientId}" is not a ULID`);
     const authMethod = f.string(item, 'client_auth_method', `${path}.client_auth_method`);
     if (authMethod === undefined) f.problem(`${path}.client_auth_method`, 'is required');
-    const secret = secretSource(f, item, 'client_secret', 'client_secret_file', path, source);
+    const secret = f.secret(item, 'client_secret', 'client_secret_file', path);
     if (clientId === undefined || authMethod === undefined) return;
     out.push({ clientId: clientId.toUpperCase(), keyPath: path, authMethod, ...(secret ? { secret } : {}) });
   });

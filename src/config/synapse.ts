@@ -157,7 +157,7 @@ export function parseSynapseConfig(source: SourcedConfig): ParsedSynapseConfig {
   if (publicBaseurl !== undefined && !publicBaseurl.endsWith('/')) publicBaseurl += '/';
 
   const pwc = f.section(doc, 'password_config', 'password_config');
-  const mas = masIntegration(f, doc, source);
+  const mas = masIntegration(f, doc);
   // Synapse turns its own password login off by default once it delegates to MAS.
   const pwDefault = mas?.enabled !== true;
   const pwEnabled: boolean | 'only_for_reauth' =
@@ -220,7 +220,7 @@ export function parseSynapseConfig(source: SourcedConfig): ParsedSynapseConfig {
   const threepid = f.bool(doc, 'enable_3pid_changes', 'enable_3pid_changes');
   if (threepid !== undefined) parsed.enable3pidChanges = threepid;
   if (mas !== undefined) parsed.mas = mas;
-  const msc3861 = legacyMsc3861(f, doc, source);
+  const msc3861 = legacyMsc3861(f, doc);
   if (msc3861 !== undefined) parsed.msc3861 = msc3861;
 
   if (f.problems.length > 0) {
@@ -442,28 +442,8 @@ function oidcProvider(f: Fields, m: ConfigMap, path: string, legacy: boolean): S
   return provider;
 }
 
-function secretSource(
-  f: Fields,
-  m: ConfigMap | undefined,
-  inlineKey: string,
-  fileKey: string,
-  path: string,
-  source: SourcedConfig,
-): SecretSource | undefined {
-  const inline = f.string(m, inlineKey, `${path}.${inlineKey}`, { secret: true });
-  const file = f.string(m, fileKey, `${path}.${fileKey}`);
-  if (inline !== undefined && file !== undefined) {
-    f.problem(`${path}.${fileKey}`, `cannot be set together with ${inlineKey}; keep one of them`);
-    return undefined;
-  }
-  const origin = source.fileOf(path);
-  const at = origin === undefined ? {} : { file: origin };
-  if (inline !== undefined) return { kind: 'inline', value: Secret.fromString(inline), key: `${path}.${inlineKey}`, ...at };
-  if (file !== undefined) return { kind: 'file', path: file, key: `${path}.${fileKey}`, ...at };
-  return undefined;
-}
 
-function masIntegration(f: Fields, doc: ConfigMap, source: SourcedConfig): SynapseMasIntegration | undefined {
+function masIntegration(f: Fields, doc: ConfigMap): SynapseMasIntegration | undefined {
   const m = f.section(doc, 'matrix_authentication_service', 'matrix_authentication_service');
   if (m === undefined) return undefined;
   const path = 'matrix_authentication_service';
@@ -472,12 +452,12 @@ function masIntegration(f: Fields, doc: ConfigMap, source: SourcedConfig): Synap
     endpoint: f.string(m, 'endpoint', `${path}.endpoint`) ?? 'http://localhost:8080',
     forceHttp2: f.bool(m, 'force_http2', `${path}.force_http2`) ?? false,
   };
-  const secret = secretSource(f, m, 'secret', 'secret_path', path, source);
+  const secret = f.secret(m, 'secret', 'secret_path', path);
   if (secret !== undefined) out.secret = secret;
   return out;
 }
 
-function legacyMsc3861(f: Fields, doc: ConfigMap, source: SourcedConfig): SynapseLegacyMsc3861 | undefined {
+function legacyMsc3861(f: Fields, doc: ConfigMap): SynapseLegacyMsc3861 | undefined {
   const experimental = f.section(doc, 'experimental_features', 'experimental_features');
   const m = f.section(experimental, 'msc3861', 'experimental_features.msc3861');
   if (m === undefined || Object.keys(m).length === 0) return undefined;
@@ -489,7 +469,7 @@ function legacyMsc3861(f: Fields, doc: ConfigMap, source: SourcedConfig): Synaps
   if (clientId !== undefined) out.clientId = clientId;
   const account = f.string(m, 'account_management_url', `${path}.account_management_url`);
   if (account !== undefined) out.accountManagementUrl = account;
-  const token = secretSource(f, m, 'admin_token', 'admin_token_path', path, source);
+  const token = f.secret(m, 'admin_token', 'admin_token_path', path);
   if (token !== undefined) out.adminToken = token;
   return out;
 }
