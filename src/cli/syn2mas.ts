@@ -145,7 +145,7 @@ export function registerSyn2masCommands(program: Command, ctx: CliContext): Comm
     const progress = { stage: 'setup' as const, phase: 'setup', done: 0, total: undefined } as import('../syn2mas/migrate.js').ProgressState;
     const plan = check.facts.plan;
     const totals = Object.fromEntries(Object.entries(plan).map(([k, e]) => [k, e.migrate + Object.values(e.skipped).reduce((a, b) => a + b, 0)]));
-    totals.passwords = totals.users ?? 0;
+    totals.passwords = check.facts.localPasswordUsers;
     const stop = startProgress(progress, ctx.streams.stderr);
     let report;
     try {

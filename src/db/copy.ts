@@ -30,75 +30,76 @@ export function decodeCopyField(raw: string): CopyValue {
   });
 }
 
-/** Splits a COPY TO text stream into rows (arrays of fields), across chunk boundaries. */
+/**
+ * Splits a COPY TO text stream into rows (arrays of fields), across chunk boundaries. Rows are pushed
+ * in batches, one per chunk: per-row stream bookkeeping would cost more than the parsing itself.
+ */
 export class CopyRowParser extends Transform {
   #pending: Buffer | undefined;
 
   constructor() {
-    super({ readableObjectMode: true, readableHighWaterMark: 1024 });
+    super({ readableObjectMode: true, readableHighWaterMark: 16 });
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
     const data = this.#pending ? Buffer.concat([this.#pending, chunk]) : chunk;
-    let start = 0;
-    let nl = data.indexOf(10, start);
-    while (nl !== -1) {
-      this.push(data.toString('utf8', start, nl).split('\t').map(decodeCopyField));
-      start = nl + 1;
-      nl = data.indexOf(10, start);
+    const last = data.lastIndexOf(10);
+    if (last === -1) {
+      this.#pending = data;
+      done();
+      return;
     }
-    this.#pending = start < data.length ? data.subarray(start) : undefined;
+    this.#pending = last + 1 < data.length ? data.subarray(last + 1) : undefined;
+    // Cut at a newline, so never inside a multi-byte character.
+    this.push(parseLines(data.toString('utf8', 0, last)));
     done();
   }
 
   override _flush(done: TransformCallback): void {
-    if (this.#pending !== undefined && this.#pending.length > 0) {
-      this.push(this.#pending.toString('utf8').split('\t').map(decodeCopyField));
-    }
+    if (this.#pending !== undefined && this.#pending.length > 0) this.push(parseLines(this.#pending.toString('utf8')));
     done();
   }
 }
 
+function parseLines(text: string): CopyValue[][] {
+  const lines = text.split('\n');
+  const rows: CopyValue[][] = new Array(lines.length);
+  for (let i = 0; i < lines.length; i++) {
+    const fields: CopyValue[] = (lines[i] as string).split('\t');
+    for (let j = 0; j < fields.length; j++) {
+      const f = fields[j] as string;
+      if (f.indexOf('\\') !== -1) fields[j] = decodeCopyField(f);
+    }
+    rows[i] = fields;
+  }
+  return rows;
+}
+
 /**
- * Maps each parsed row to zero or more COPY text lines (each ending in '\n'), batching output so
- * that the destination sees large writes.
+ * Maps each parsed row to zero or one COPY text line (ending in '\n'), and writes them in large
+ * batches so that the destination sees big writes.
  */
 export class CopyRowMapper extends Transform {
-  #batch: string[] = [];
-  #size = 0;
   readonly #mapRow: (row: CopyValue[]) => string | undefined;
 
   constructor(mapRow: (row: CopyValue[]) => string | undefined) {
-    super({ writableObjectMode: true, writableHighWaterMark: 1024 });
+    super({ writableObjectMode: true, writableHighWaterMark: 16 });
     this.#mapRow = mapRow;
   }
 
-  override _transform(row: CopyValue[], _encoding: BufferEncoding, done: TransformCallback): void {
-    let line: string | undefined;
+  override _transform(rows: CopyValue[][], _encoding: BufferEncoding, done: TransformCallback): void {
+    let out = '';
     try {
-      line = this.#mapRow(row);
+      for (const row of rows) {
+        const line = this.#mapRow(row);
+        if (line !== undefined) out += line;
+      }
     } catch (error) {
       done(error as Error);
       return;
     }
-    if (line !== undefined) {
-      this.#batch.push(line);
-      this.#size += line.length;
-      if (this.#size >= 64 * 1024) this.#emit();
-    }
+    if (out !== '') this.push(out);
     done();
-  }
-
-  override _flush(done: TransformCallback): void {
-    this.#emit();
-    done();
-  }
-
-  #emit(): void {
-    if (this.#batch.length === 0) return;
-    this.push(this.#batch.join(''));
-    this.#batch = [];
-    this.#size = 0;
   }
 }
 

@@ -92,8 +92,11 @@ interface Phase {
   encoder: keyof ReturnType<typeof masEncoders>;
   /** The entity this phase counts, and the rows it writes. */
   entity: Entity;
-  /** Rows of the query that belong to this phase (the others are another phase's). */
-  mine?: (row: CopyValue[]) => boolean;
+  /**
+   * SQL condition on the query's columns selecting this phase's rows; filtering in PostgreSQL keeps
+   * rows this phase does not write out of the stream.
+   */
+  where?: string;
   /** MAS line for a migrated row, or a skip reason. */
   map: (row: CopyValue[]) => string | { skip: string };
 }
@@ -138,6 +141,7 @@ export async function runMigration(ctx: Syn2masContext, masSchema: MasSchema, op
       query: 'users',
       encoder: 'passwords',
       entity: 'passwords',
+      where: `reason = 'migrate' AND password_hash <> ''`,
       map: (r) => {
         const { password } = transformUser(decode.user(r), serverName, ids);
         return password === undefined ? { skip: 'no_password' } : encoders.passwords.line(password);
@@ -148,7 +152,7 @@ export async function runMigration(ctx: Syn2masContext, masSchema: MasSchema, op
       query: 'threepids',
       encoder: 'emails',
       entity: 'emails',
-      mine: (r) => r[2] === 'email',
+      where: `medium = 'email'`,
       map: (r) => {
         const t = transformThreepid(decode.threepid(r), ids);
         return t.kind === 'email' ? encoders.emails.line(t.email) : { skip: 'not_email' };
@@ -159,7 +163,7 @@ export async function runMigration(ctx: Syn2masContext, masSchema: MasSchema, op
       query: 'threepids',
       encoder: 'unsupportedThreepids',
       entity: 'unsupportedThreepids',
-      mine: (r) => r[2] !== 'email',
+      where: `medium <> 'email'`,
       map: (r) => {
         const t = transformThreepid(decode.threepid(r), ids);
         return t.kind === 'unsupported' ? encoders.unsupportedThreepids.line(t.threepid) : { skip: 'email' };
@@ -198,7 +202,7 @@ export async function runMigration(ctx: Syn2masContext, masSchema: MasSchema, op
       encoder: 'sessions',
       entity: 'deviceless',
       // Puppet tokens are deviceless too, but are access tokens that are not migrated, not sessions.
-      mine: (r) => r[3] === null && reasonOf(r) !== 'puppet',
+      where: `device_id IS NULL AND reason <> 'puppet'`,
       map: (r) => {
         const { session } = transformAccessToken(decode.accessToken(r), ids, now);
         return session === undefined ? { skip: 'has_device' } : encoders.sessions.line(session);
@@ -223,6 +227,8 @@ export async function runMigration(ctx: Syn2masContext, masSchema: MasSchema, op
       query: 'refreshPairs',
       encoder: 'refreshTokens',
       entity: 'refreshTokens',
+      // The previous phase counted these rows.
+      where: `reason = 'migrate'`,
       map: (r) => encoders.refreshTokens.line(transformRefreshPair(decode.refreshPair(r), ids, now).refreshToken),
     },
   ];
@@ -255,11 +261,11 @@ export async function runMigration(ctx: Syn2masContext, masSchema: MasSchema, op
       Object.assign(progress, { phase: phase.name, done: 0, total: options.totals?.[phase.entity] });
       const target = encoders[phase.encoder];
       try {
+        const query = phase.where === undefined ? queries[phase.query] : `SELECT * FROM (${queries[phase.query]}) q WHERE ${phase.where}`;
         await copyBetween(
           synapse,
-          queries[phase.query],
+          query,
           (row) => {
-            if (phase.mine !== undefined && !phase.mine(row)) return undefined;
             progress.done++;
             const reason = reasonOf(row);
             if (reason !== 'migrate') {

@@ -188,16 +188,18 @@ async function* streamSorted<T>(
   let previous: Key | undefined;
   let finished = false;
   try {
-    for await (const row of parser as AsyncIterable<CopyValue[]>) {
-      const key = row.slice(0, keys);
-      if (previous !== undefined && compareKeys(previous, key) > 0) {
-        throw new MasToolError('MAS_TOOL_VERIFY_ORDER', `The ${label} rows did not come sorted as verify compares them; the comparison was stopped.`, {
-          hint: 'This is a bug in mas-tool (or an unusual database collation); please report it.',
-        });
+    for await (const batch of parser as AsyncIterable<CopyValue[][]>) {
+      for (const row of batch) {
+        const key = row.slice(0, keys);
+        if (previous !== undefined && compareKeys(previous, key) > 0) {
+          throw new MasToolError('MAS_TOOL_VERIFY_ORDER', `The ${label} rows did not come sorted as verify compares them; the comparison was stopped.`, {
+            hint: 'This is a bug in mas-tool (or an unusual database collation); please report it.',
+          });
+        }
+        previous = key;
+        const value = map(row.slice(keys), key);
+        if (value !== undefined) yield { key, value };
       }
-      previous = key;
-      const value = map(row.slice(keys), key);
-      if (value !== undefined) yield { key, value };
     }
     finished = true;
   } finally {

@@ -33,7 +33,8 @@ const AWKWARD: readonly string[] = [
 
 async function parse(chunks: Buffer[]): Promise<CopyValue[][]> {
   const rows: CopyValue[][] = [];
-  for await (const row of Readable.from(chunks).pipe(new CopyRowParser())) rows.push(row as CopyValue[]);
+  // The parser emits a batch of rows per chunk.
+  for await (const batch of Readable.from(chunks).pipe(new CopyRowParser())) rows.push(...(batch as CopyValue[][]));
   return rows;
 }
 
