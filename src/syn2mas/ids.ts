@@ -22,9 +22,9 @@ export function createIdFactory(secret: Buffer = randomBytes(16)): IdFactory {
   return {
     id(kind, key, timestampMs) {
       const time = Number.isFinite(timestampMs) ? Math.min(Math.max(Math.floor(timestampMs), 0), MAX_TIME) : 0;
-      const digest = hash('md5', `${salt}${kind}\u0000${key}`, 'hex');
-      const hex = time.toString(16).padStart(12, '0') + digest.slice(0, 20);
-      return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+      const d = hash('md5', `${salt}${kind}\u0000${key}`, 'hex');
+      const t = time.toString(16).padStart(12, '0');
+      return `${t.slice(0, 8)}-${t.slice(8, 12)}-${d.slice(0, 4)}-${d.slice(4, 8)}-${d.slice(8, 20)}`;
     },
   };
 }

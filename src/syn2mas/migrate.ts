@@ -272,7 +272,8 @@ export async function runMigration(ctx: Syn2masContext, masSchema: MasSchema, op
               if (counts) count.skipped[reason] = (count.skipped[reason] ?? 0) + 1;
               return undefined;
             }
-            const out = phase.map(row.slice(0, -1));
+            // The decoders read fields by position; the trailing reason column is ignored.
+            const out = phase.map(row);
             if (typeof out === 'string') {
               if (counts) count.migrated++;
               return out;

@@ -8,6 +8,7 @@ import { copyLine } from '../db/copy.js';
 import { pauseConstraints, restoreObject, type PausedObject } from '../db/constraints.js';
 import { MAS_TARGET_TABLES, emailsNeedConfirmedAt, type MasSchema } from '../db/mas-schema.js';
 import { DatabaseError, MasToolError } from '../errors.js';
+import { timestamptzText } from './timestamps.js';
 import type {
   MasNewCompatAccessToken,
   MasNewCompatRefreshToken,
@@ -33,7 +34,7 @@ export class LockHeldError extends MasToolError {
   }
 }
 
-const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+const iso = (ms: number | null): string | null => (ms === null ? null : timestamptzText(ms));
 
 /** How each MAS row becomes a COPY line, and the columns it fills; `confirmed_at` only before MAS v1.10. */
 export function masEncoders(schema: MasSchema) {
