@@ -8,7 +8,7 @@ import pgCopy from 'pg-copy-streams';
 import { ulidToUUID } from 'ulid';
 import { pauseConstraints, restoreObject } from '../src/db/constraints.js';
 import { MAS_TARGET_TABLES } from '../src/db/mas-schema.js';
-import { phaseQueries } from '../src/syn2mas/reader.js';
+import { phaseQueries, READ_WORK_MEM } from '../src/syn2mas/reader.js';
 import { validIpSql } from '../src/syn2mas/synapse-sql.js';
 
 export interface FloorResult {
@@ -75,7 +75,7 @@ export async function measureFloor(synapseUrl: string, masUrl: string, serverNam
         name: 'deviceless sessions',
         table: 'compat_sessions',
         columns: 'compat_session_id, user_id, device_id, created_at, is_synapse_admin',
-        query: migrate('accessTokens', `md5(user_id || 'd' || id)::uuid, md5(user_id)::uuid, NULL, ${ts(`coalesce(last_validated, ${now})`)}, false`, 'device_id IS NULL'),
+        query: migrate('devicelessTokens', `md5(user_id || 'd' || id)::uuid, md5(user_id)::uuid, NULL, ${ts(`coalesce(last_validated, ${now})`)}, false`),
       },
       {
         name: 'access tokens',
@@ -97,6 +97,8 @@ export async function measureFloor(synapseUrl: string, masUrl: string, serverNam
       },
     ];
     await synapse.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    // The same memory the migration's reads get, so that both run the same plans.
+    await synapse.query(`SET LOCAL work_mem = '${READ_WORK_MEM}'`);
     await mas.query('BEGIN');
     const paused = await pauseConstraints(mas, MAS_TARGET_TABLES);
     const results: FloorResult['steps'] = [];

@@ -198,11 +198,11 @@ export async function runMigration(ctx: Syn2masContext, masSchema: MasSchema, op
     },
     {
       name: 'deviceless sessions',
-      query: 'accessTokens',
+      // Puppet tokens are deviceless too, but are access tokens that are not migrated, not sessions:
+      // this query leaves them out.
+      query: 'devicelessTokens',
       encoder: 'sessions',
       entity: 'deviceless',
-      // Puppet tokens are deviceless too, but are access tokens that are not migrated, not sessions.
-      where: `device_id IS NULL AND reason <> 'puppet'`,
       map: (r) => {
         const { session } = transformAccessToken(decode.accessToken(r), ids, now);
         return session === undefined ? { skip: 'has_device' } : encoders.sessions.line(session);

@@ -8,6 +8,9 @@ import { DatabaseError } from '../errors.js';
 import { AT_FROM, AT_REASON, DEVICE_FROM, DEVICE_REASON, ownerWhens, REFRESH_FROM, REFRESH_REASON, REFRESH_WITH, USER_CLASS } from './synapse-sql.js';
 import type { SynapseAccessToken, SynapseDevice, SynapseExternalId, SynapseRefreshPair, SynapseThreepid, SynapseUser } from './transform.js';
 
+/** Memory per hash table for the migration's reads; see openSynapseSnapshot. */
+export const READ_WORK_MEM = '256MB';
+
 /** Locked in this order, as mas-cli does. */
 export const SYNAPSE_TABLES = ['users', 'user_threepids', 'user_external_ids', 'devices', 'access_tokens', 'refresh_tokens'] as const;
 
@@ -21,6 +24,10 @@ export async function openSynapseSnapshot(client: pg.Client, options: { dryRun: 
   try {
     await client.query('BEGIN ISOLATION LEVEL SERIALIZABLE READ ONLY DEFERRABLE');
     for (const table of SYNAPSE_TABLES) await client.query(`LOCK TABLE ${table} IN ${mode} MODE NOWAIT`);
+    // The reads join users and devices and aggregate tokens per device: with the default 4 MB these
+    // hash tables spill to disk at a million users, which made the token phase 2.5 times slower.
+    // This session only, for the duration of the snapshot.
+    await client.query(`SET LOCAL work_mem = '${READ_WORK_MEM}'`);
   } catch (cause) {
     await client.query('ROLLBACK').catch(() => undefined);
     const locked = (cause as { code?: string }).code === '55P03';
@@ -64,6 +71,13 @@ export function phaseQueries(serverName: string, escapeLiteral: (s: string) => s
        SELECT d.user_id, u.creation_ts, u.admin, d.device_id, d.display_name, d.last_seen, d.ip, d.user_agent, st.ts, ${DEVICE_REASON} AS reason
          ${DEVICE_FROM} LEFT JOIN session_ts st ON st.user_id = d.user_id AND st.device_id = d.device_id`,
     ),
+    // Deviceless tokens need no session time, so this query skips the per-device aggregate.
+    devicelessTokens: inline(
+      `SELECT * FROM (
+         SELECT a.id, a.user_id, u.creation_ts, a.device_id, a.token, a.valid_until_ms, a.last_validated, NULL::bigint AS ts, ${AT_REASON} AS reason
+           ${AT_FROM} WHERE a.device_id IS NULL AND a.refresh_token_id IS NULL) t
+        WHERE reason <> 'puppet'`,
+    ),
     accessTokens: inline(
       `WITH ${sessionTs}
        SELECT * FROM (
@@ -80,7 +94,7 @@ export function phaseQueries(serverName: string, escapeLiteral: (s: string) => s
   };
 }
 
-export type PhaseQuery = 'users' | 'threepids' | 'externalIds' | 'devices' | 'accessTokens' | 'refreshPairs';
+export type PhaseQuery = 'users' | 'threepids' | 'externalIds' | 'devices' | 'devicelessTokens' | 'accessTokens' | 'refreshPairs';
 
 /** The reason column is always last. */
 export function reasonOf(row: CopyValue[]): string {
