@@ -267,8 +267,12 @@ export async function generateSynapseData(client: pg.Client, options: GenerateOp
   /** Keeps the planner from inlining a subquery's expressions into every place that uses them. */
   const FENCE = 'OFFSET 0';
 
-  const steps: Array<[label: string, sql: string]> = [];
-  const step = (label: string, sql: string): void => void steps.push([label, sql]);
+  // A step's SQL may depend on what earlier steps did (access token ids continue from the last one).
+  const steps: Array<[label: string, sql: () => string, done?: (rows: number) => void]> = [];
+  const step = (label: string, sql: string | (() => string), done?: (rows: number) => void): void =>
+    void steps.push([label, typeof sql === 'string' ? () => sql : sql, done]);
+  let lastTokenId = 0;
+  const tokenIds = (rows: number): void => void (lastTokenId += rows);
 
   // g_users: one row per user, with everything the later statements derive from.
   // The local part of a person's addresses: unique, also when the username differs from another only by case.
@@ -319,8 +323,11 @@ export async function generateSynapseData(client: pg.Client, options: GenerateOp
                                  CASE WHEN r < 500 THEN 'appservice' WHEN r < 600 THEN 'guest' WHEN r < 900 THEN 'deactivated'
                                       WHEN r < 950 THEN 'locked' WHEN r < 960 THEN 'admin' ELSE 'normal' END END AS kind
                        FROM (SELECT i, ${h('i', 'kind')} % 10000 AS r FROM generate_series(1, ${n}) AS i) k
+                     ${FENCE}
                    ) k2
+                 ${FENCE}
                ) k3
+             ${FENCE}
            ) f
          ${FENCE}
        ) l`,
@@ -406,11 +413,13 @@ export async function generateSynapseData(client: pg.Client, options: GenerateOp
                 ${h('dkey', 'token-class')} % 1000 AS tk,
                 ${h('dkey', 'refresh-kind')} % 10 AS rk
            FROM (
-             SELECT g.i, s.d, g.i::bigint * ${DEVICE_KEY} + s.d AS dkey, g.kind, g.name AS user_id, g.lp_b64,
-                    ${between('g.created_ms', `g.i::bigint * ${DEVICE_KEY} + s.d`, 'first-seen')} AS first_ms
-               FROM g_users g
-              CROSS JOIN LATERAL generate_series(1, g.ndev) AS s (d)
-              WHERE g.ndev > 0
+             SELECT i, d, dkey, kind, user_id, lp_b64, ${between('created_ms', 'dkey', 'first-seen')} AS first_ms
+               FROM (
+                 -- A set-returning function in the select list (ProjectSet) is much faster than a LATERAL join.
+                 SELECT i, i::bigint * ${DEVICE_KEY} + generate_series(1, ndev) AS dkey, generate_series(1, ndev) AS d,
+                        kind, name AS user_id, lp_b64, created_ms
+                   FROM g_users WHERE ndev > 0
+               ) s
              ${FENCE}
            ) x
          ${FENCE}
@@ -430,13 +439,11 @@ export async function generateSynapseData(client: pg.Client, options: GenerateOp
      SELECT name, rtrim(encode(${bytes32(`i::bigint * 8 + k`, 'cross-signing-key')}, 'base64'), '='),
             (ARRAY['master signing key', 'self_signing signing key', 'user_signing signing key'])[(k - 1) % 3 + 1],
             NULL, NULL, NULL, true
-       FROM g_users CROSS JOIN LATERAL generate_series(1, xsign) AS k
-      WHERE xsign > 0`,
+       FROM (SELECT i, name, generate_series(1, xsign) AS k FROM g_users WHERE xsign > 0) x`,
   );
 
-  // Access tokens. Every access token's id comes from one sequence, and its random letters from its
-  // id, so they are all distinct.
-  step('token ids', `CREATE TEMP SEQUENCE g_token_id CACHE 1000`);
+  // Access tokens. Ids are consecutive over all the statements below, and a token's random letters
+  // come from its id, so they are all distinct.
   const macaroon = (key: string): string =>
     `'MDAx' || replace(replace(replace(replace(encode(convert_to('8location ' || ${server} || E'\\nidentifier key\\n', 'UTF8')
        || ${bytes32(key, 'macaroon-1')} || ${bytes32(key, 'macaroon-2')} || ${bytes32(key, 'macaroon-3')}, 'base64'), E'\\n', ''), '+', '-'), '/', '_'), '=', '')`;
@@ -455,24 +462,24 @@ export async function generateSynapseData(client: pg.Client, options: GenerateOp
          SELECT b.*, CASE WHEN is_macaroon THEN 0 ELSE ${checksum('base')} END AS c
            FROM (
              SELECT r.*, CASE WHEN is_macaroon THEN ${macaroon('tkey')} ELSE 'syt_' || lp_b64 || '_' || ${letters20('id', 'syt')} END AS base
-               FROM (SELECT nextval('g_token_id') AS id, q.* FROM (${rows}) q ${FENCE}) r
+               FROM (SELECT ${lastTokenId} + row_number() OVER () AS id, q.* FROM (${rows}) q ${FENCE}) r
              ${FENCE}
            ) b
          ${FENCE}
        ) z`;
   step(
     'access_tokens',
-    insertAccessTokens(`
+    () => insertAccessTokens(`
       SELECT user_id, device_id, lp_b64, created, valid_until, created < ${SYT_SINCE_MS} AS is_macaroon, tkey
         FROM (
-          SELECT g.user_id, g.device_id, g.lp_b64, g.dkey * 4 + t.k AS tkey,
-                 CASE WHEN t.k = 1 THEN g.first_ms ELSE ${between('g.first_ms', 'g.dkey', 'second-token')} END AS created,
-                 CASE WHEN ${u('g.dkey', 'expiring')} < 0.01 THEN g.first_ms + ${30 * DAY_MS} END AS valid_until
-            FROM g_devices g
-           CROSS JOIN LATERAL generate_series(1, CASE g.tclass WHEN 'double' THEN 2 ELSE 1 END) AS t (k)
-           WHERE g.tclass IN ('single', 'double')
+          SELECT user_id, device_id, lp_b64, dkey * 4 + k AS tkey,
+                 CASE WHEN k = 1 THEN first_ms ELSE ${between('first_ms', 'dkey', 'second-token')} END AS created,
+                 CASE WHEN ${u('dkey', 'expiring')} < 0.01 THEN first_ms + ${30 * DAY_MS} END AS valid_until
+            FROM (SELECT user_id, device_id, lp_b64, dkey, first_ms, generate_series(1, CASE tclass WHEN 'double' THEN 2 ELSE 1 END) AS k
+                    FROM g_devices WHERE tclass IN ('single', 'double')) g
           ${FENCE}
         ) t`),
+    tokenIds,
   );
 
   // Refresh-token sessions: refresh token 2k is the current one, 2k - 1 the one it replaced.
@@ -500,11 +507,12 @@ export async function generateSynapseData(client: pg.Client, options: GenerateOp
   );
   step(
     'access_tokens (refreshable)',
-    insertAccessTokens(
+    () => insertAccessTokens(
       `SELECT user_id, device_id, lp_b64, validated AS created, validated + 300000 AS valid_until, false AS is_macaroon, 0::bigint AS tkey, rt_id, used
          FROM g_refresh`,
       { refresh: 'rt_id', used: 'used' },
     ),
+    tokenIds,
   );
 
   // A few special tokens. Users are picked by hash; `p` is about 4x the share needed, then LIMIT.
@@ -512,7 +520,7 @@ export async function generateSynapseData(client: pg.Client, options: GenerateOp
   const p = Math.min(1, (few * 4) / n + 0.02);
   step(
     'access_tokens (puppets)',
-    insertAccessTokens(
+    () => insertAccessTokens(
       `SELECT a.name AS admin_name, t.name AS user_id, NULL::text AS device_id, t.lp_b64, t.created, t.created + ${DAY_MS} AS valid_until,
               false AS is_macaroon, 0::bigint AS tkey
          FROM (SELECT i, name, lp_b64, ${between(`greatest(created_ms, ${LAST_VALIDATED_SINCE_MS})`, 'i', 'puppet-at')} AS created,
@@ -523,10 +531,11 @@ export async function generateSynapseData(client: pg.Client, options: GenerateOp
       // The owner is the admin; the token names the puppet, as Synapse makes it.
       { owner: 'admin_name', puppets: 'user_id' },
     ),
+    tokenIds,
   );
   step(
     'access_tokens (deviceless, device missing)',
-    insertAccessTokens(
+    () => insertAccessTokens(
       `(SELECT name AS user_id, NULL::text AS device_id, lp_b64, ${between(`greatest(created_ms, ${LAST_VALIDATED_SINCE_MS})`, 'i', 'deviceless-at')} AS created,
                NULL::bigint AS valid_until, false AS is_macaroon, 0::bigint AS tkey
           FROM g_users WHERE kind = 'normal' AND ${u('i', 'deviceless')} < ${p} ORDER BY ${h('i', 'deviceless-pick')} LIMIT ${few})
@@ -535,8 +544,8 @@ export async function generateSynapseData(client: pg.Client, options: GenerateOp
                ${between(`greatest(created_ms, ${LAST_VALIDATED_SINCE_MS})`, 'i', 'gone-at')}, NULL, false, 0
           FROM g_users WHERE kind = 'normal' AND ndev > 0 AND ${u('i', 'gone')} < ${p} ORDER BY ${h('i', 'gone-pick')} LIMIT ${few})`,
     ),
+    tokenIds,
   );
-  step('drop token ids', `DROP SEQUENCE g_token_id`);
 
   // ---------------------------------------------------------------------------------------------
   const timed = async (label: string, fn: () => Promise<unknown>): Promise<void> => {
@@ -563,7 +572,13 @@ export async function generateSynapseData(client: pg.Client, options: GenerateOp
     await timed('drop indexes', async () => {
       for (const sql of keys.drop) await client.query(sql);
     });
-    for (const [label, sql] of steps) await timed(label, () => client.query(sql, sql.includes('$1::bytea') ? [letters] : []));
+    for (const [label, build, done] of steps) {
+      const sql = build();
+      await timed(label, async () => {
+        const result = await client.query(sql, sql.includes('$1::bytea') ? [letters] : []);
+        done?.(result.rowCount ?? 0);
+      });
+    }
     for (const [label, sql] of keys.restore) await timed(label, () => client.query(sql));
     await client.query('COMMIT');
   } catch (error) {

@@ -295,10 +295,12 @@ export async function runMigration(ctx: Syn2masContext, masSchema: MasSchema, op
 
     progress.stage = 'rebuild';
     const rebuildStarted = performance.now();
-    await rebuildPaused(mas, paused, (o, ms) => {
-      Object.assign(progress, { phase: `${o.kind} ${o.name}`, done: report.rebuilt.length + 1, total: paused.length });
-      report.rebuilt.push({ kind: o.kind, name: o.name, ms });
-    });
+    await rebuildPaused(
+      mas,
+      paused,
+      (o, ms) => report.rebuilt.push({ kind: o.kind, name: o.name, ms }),
+      (o, index) => Object.assign(progress, { phase: `${o.kind} ${o.name}`, done: index, total: paused.length }),
+    );
     report.phases.push({ name: 'rebuild constraints and indexes', status: 'done', ms: performance.now() - rebuildStarted });
 
     report.sessions = await sessionStats(mas);
@@ -313,6 +315,9 @@ export async function runMigration(ctx: Syn2masContext, masSchema: MasSchema, op
     await synapse.end().catch(() => undefined);
   }
 
+  // The password phase reads only users with a hash; the other migrated users have none.
+  const withoutPassword = entities.users.migrated - entities.passwords.migrated;
+  if (withoutPassword > 0) entities.passwords.skipped.no_password = withoutPassword;
   for (const [reason, n] of [...Object.entries(entities.accessTokens.skipped), ...Object.entries(entities.refreshTokens.skipped)]) {
     // Nobody is logged out by these: a superseded pair was already replaced by its client, an
     // appservice keeps its own tokens, and orphan or half pairs have no user or no usable token.

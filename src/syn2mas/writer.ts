@@ -147,8 +147,10 @@ export async function rebuildPaused(
   client: pg.Client,
   paused: readonly PausedObject[],
   onObject?: (o: PausedObject, ms: number) => void,
+  onStart?: (o: PausedObject, index: number) => void,
 ): Promise<void> {
-  for (const o of paused) {
+  for (const [index, o] of paused.entries()) {
+    onStart?.(o, index);
     const started = performance.now();
     await step(`rebuilding ${o.kind} ${o.name} on ${o.table}`, () => restoreObject(client, o));
     onObject?.(o, performance.now() - started);
