@@ -3,13 +3,12 @@
 // homeserver.yaml and MAS config an operator would have before `syn2mas migrate`, with the MAS
 // database's upstream provider rows written as `mas-cli config sync` would write them.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { dirname, isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { ulidToUUID } from 'ulid';
 import { stringify } from 'yaml';
-import { startEmbeddedServer } from '../test/setup/embedded-server.js';
+import { freePort, startEmbeddedServer } from '../test/setup/embedded-server.js';
 
 /** Names an existing PostgreSQL server (a superuser or a user with CREATEDB) to use instead of an embedded one. */
 export const BENCH_DATABASE_URL_ENV = 'MAS_TOOL_BENCH_DATABASE_URL';
@@ -44,16 +43,6 @@ export function fixture(name: string): string {
   return join(repoRoot(), 'test', 'fixtures', name);
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no free port'))));
-    });
-  });
-}
 
 /** Starts the embedded PostgreSQL on a free port, unless MAS_TOOL_BENCH_DATABASE_URL names a server. */
 export async function startBenchServer(env: NodeJS.ProcessEnv = process.env): Promise<BenchServer> {

@@ -4,10 +4,9 @@
 // fixtures once, so that each test file clones a fresh database in milliseconds. Everything is
 // stopped and removed at the end, also when tests fail or the run is interrupted.
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
-import { startEmbeddedServer } from './embedded-server.js';
+import { freePort, startEmbeddedServer } from './embedded-server.js';
 import { TEMPLATE_FILES, type TemplateName, type TestServerInfo } from '../helpers/templates.js';
 
 declare module 'vitest' {
@@ -18,16 +17,6 @@ declare module 'vitest' {
 
 const FIXTURES = new URL('../fixtures/', import.meta.url);
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 interface RunningServer {
   adminUrl: string;
