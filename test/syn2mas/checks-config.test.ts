@@ -139,6 +139,13 @@ const CASES: Case[] = [
     yaml: true,
   },
   {
+    code: 'W_PASSWORDS_DISABLED',
+    severity: 'warning',
+    trigger: { mas: { passwords: { enabled: false, schemes: [V2, V1] } } },
+    clean: { mas: { passwords: { enabled: false, schemes: [V2, V1] } }, users: 0 },
+    yaml: true,
+  },
+  {
     code: 'W_REGISTRATION_ENABLED',
     severity: 'warning',
     trigger: { synapse: { enable_registration: true } },
@@ -434,7 +441,7 @@ describe('checkConfig', () => {
         jwt_config: { enabled: true },
         password_providers: [{ module: 'ldap_auth_provider.LdapAuthProvider' }],
       },
-      mas: schemes({ version: 1, algorithm: 'argon2id', secret: OTHER_PEPPER }),
+      mas: { passwords: { enabled: false, schemes: [{ version: 1, algorithm: 'argon2id', secret: OTHER_PEPPER }] } },
     });
     expect(codes(findings)).toEqual([...CONFIG_CHECK_CODES].filter((c) => c !== 'E_PASSWORD_SCHEME_MISSING'));
     const severities = findings.map((f) => f.severity);

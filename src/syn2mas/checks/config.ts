@@ -18,6 +18,7 @@ export const CONFIG_CHECK_CODES = [
   'E_3PID_CHANGES_ENABLED',
   'E_LOGIN_VIA_EXISTING_SESSION',
   'W_NO_REHASH_SCHEME',
+  'W_PASSWORDS_DISABLED',
   'W_REGISTRATION_ENABLED',
   'W_USER_CONSENT',
   'W_CONSENT_NOT_PORTED',
@@ -229,6 +230,20 @@ export function checkConfig(input: ConfigCheckInput): Finding[] {
         {
           fix: `In ${masCfg} under passwords.schemes add \`- version: 2\` with \`algorithm: argon2id\`; MAS then rehashes each migrated password at its next login.`,
           details: { users, versions: schemes.map((s) => s.version), yaml: '# add to the list under passwords.schemes:\n    - version: 2\n      algorithm: argon2id\n' },
+        },
+      ),
+    );
+  }
+
+  if (users > 0 && !mas.passwords.enabled) {
+    out.push(
+      finding(
+        'W_PASSWORDS_DISABLED',
+        'warning',
+        `MAS passwords are disabled (passwords.enabled: false), so the ${users} migrated user${users === 1 ? '' : 's'} with a Synapse password cannot log in with it.`,
+        {
+          fix: `If those users should keep logging in with their password, set \`passwords.enabled: true\` in ${masCfg}; if they all log in through SSO, nothing to do.`,
+          details: { users, key: 'passwords.enabled', yaml: 'passwords:\n  enabled: true\n' },
         },
       ),
     );
