@@ -6,6 +6,7 @@ import { ExitError, MasToolError } from '../errors.js';
 import { Output, type Streams } from '../report/output.js';
 import { scrubSecrets } from '../secret.js';
 import { registerConfigCommands } from './config.js';
+import { registerDoctorCommand } from './doctor.js';
 import { registerNotBuilt } from './not-built.js';
 import { globalOptions } from './options.js';
 import { registerSyn2masCommands } from './syn2mas.js';
@@ -48,6 +49,7 @@ export function buildProgram(ctx: CliContext): Command {
 
   registerConfigCommands(program, ctx);
   registerSyn2masCommands(program, ctx);
+  registerDoctorCommand(program, ctx);
   registerNotBuilt(program);
   return program;
 }

@@ -15,6 +15,5 @@ function stub(cmd: Command, name: string): Command {
 }
 
 export function registerNotBuilt(program: Command): void {
-  stub(program.command('doctor').description('Diagnose a MAS deployment end to end (not built yet)'), 'doctor');
   stub(program.command('manage').description('Operator commands after migration: users, emails, admins, sessions (not built yet)'), 'manage');
 }

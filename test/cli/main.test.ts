@@ -16,7 +16,7 @@ describe('mas-tool command line', () => {
     expect(VERSION).toMatch(/^\d+\.\d+\.\d+/);
   });
 
-  it.each([['doctor'], ['manage', 'list-admins']])(
+  it.each([['manage'], ['manage', 'list-admins']])(
     'says plainly that `%s` is not built yet and exits 2',
     async (...args) => {
       const r = await run(args);
@@ -27,11 +27,11 @@ describe('mas-tool command line', () => {
   );
 
   it('writes exactly one JSON document for an error with --json', async () => {
-    const r = await run(['doctor', '--json']);
+    const r = await run(['manage', '--json']);
     expect(r.code).toBe(2);
     expect(JSON.parse(r.stdout)).toEqual({
       ok: false,
-      error: { code: 'MAS_TOOL_NOT_BUILT', message: expect.stringContaining('doctor'), hint: expect.any(String) },
+      error: { code: 'MAS_TOOL_NOT_BUILT', message: expect.stringContaining('manage'), hint: expect.any(String) },
     });
   });
 

@@ -1,0 +1,69 @@
+// `mas-tool doctor`: flags, rendering and exit codes. The checks are in src/doctor/.
+import type { Command } from 'commander';
+import { UsageError } from '../errors.js';
+import type { CliContext } from './main.js';
+import { addMasConfigOption } from './options.js';
+
+interface DoctorFlags {
+  config?: string[];
+  serverName?: string;
+  only?: string[];
+  skip?: string[];
+  timeout?: string;
+  caFile?: string;
+}
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+export function registerDoctorCommand(program: Command, ctx: CliContext): void {
+  const doctor = program
+    .command('doctor')
+    .description('Diagnose a MAS deployment end to end and say what to fix')
+    .option('--server-name <name>', 'the Matrix server name (default: matrix.homeserver from the MAS config)')
+    .option('--only <family>', 'run only this family of checks: issuer, wellknown, homeserver, compat (repeatable)', collect)
+    .option('--skip <check>', 'do not run this check id (repeatable)', collect)
+    .option('--timeout <seconds>', 'per-request timeout in seconds', '5')
+    .option('--ca-file <pem>', 'also trust the CAs in this PEM file (a private CA)');
+  addMasConfigOption(doctor);
+  doctor.action(async (flags: DoctorFlags, cmd: Command) => {
+    const out = ctx.output(cmd);
+    const timeout = Number(flags.timeout);
+    if (!Number.isFinite(timeout) || timeout <= 0) throw new UsageError(`--timeout must be a positive number of seconds (got "${flags.timeout}").`);
+    const { loadMasConfigFiles, resolveMasConfigPaths } = await import('../config/read.js');
+    const { parseMasConfig } = await import('../config/mas.js');
+    const { readSecretSource } = await import('../config/secret-source.js');
+    const { createHttpClient } = await import('../http/client.js');
+    const { basicChecks } = await import('../doctor/checks/basics.js');
+    const { runChecks, doctorExitCode } = await import('../doctor/runner.js');
+    const { renderDoctor } = await import('../report/doctor.js');
+
+    const families = new Set(basicChecks.map((c) => c.family));
+    for (const f of flags.only ?? []) if (!families.has(f)) throw new UsageError(`--only ${f}: no such family of checks.`, { hint: `Families: ${[...families].join(', ')}.` });
+    const ids = new Set(basicChecks.map((c) => c.id));
+    for (const id of flags.skip ?? []) if (!ids.has(id)) throw new UsageError(`--skip ${id}: no such check.`, { hint: `Checks: ${[...ids].join(', ')}.` });
+
+    const mas = parseMasConfig(loadMasConfigFiles(resolveMasConfigPaths(flags.config ?? [], ctx.streams.env)));
+    const http = createHttpClient({ timeoutMs: timeout * 1000, ...(flags.caFile !== undefined ? { caFile: flags.caFile } : {}) });
+    try {
+      const results = await runChecks(
+        basicChecks,
+        {
+          issuer: mas.http.issuer,
+          serverName: flags.serverName ?? mas.matrix.homeserver,
+          endpoint: mas.matrix.endpoint,
+          sharedSecret: mas.matrix.secret === undefined ? undefined : readSecretSource(mas.matrix.secret, 'trim'),
+          http,
+        },
+        { ...(flags.only ? { only: new Set(flags.only) } : {}), ...(flags.skip ? { skip: new Set(flags.skip) } : {}) },
+      );
+      const exitCode = doctorExitCode(results);
+      if (out.json) out.writeJson({ ok: exitCode === 0, exitCode, checks: results });
+      else out.print(renderDoctor(results, out.paint).join('\n'));
+      ctx.exitCode = exitCode;
+    } finally {
+      await http.close();
+    }
+  });
+}

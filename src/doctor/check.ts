@@ -1,0 +1,54 @@
+// What a doctor check is and what it reports. Checks are data producers: they get the context (what
+// the configs say, an HTTP client) and return a result; the runner schedules them and the report
+// module renders them.
+import type { HttpClient } from '../http/client.js';
+import type { Secret } from '../secret.js';
+
+export type CheckStatus = 'pass' | 'warn' | 'fail' | 'skip';
+
+export interface CheckResult {
+  id: string;
+  family: string;
+  status: CheckStatus;
+  message: string;
+  fix?: string;
+  docs?: string;
+  details?: Record<string, unknown>;
+}
+
+export interface DoctorContext {
+  /** `http.issuer`, else `http.public_base`. */
+  issuer: string | undefined;
+  /** The Matrix server name (`matrix.homeserver`, or --server-name). */
+  serverName: string;
+  /** Where MAS reaches Synapse (`matrix.endpoint`). */
+  endpoint: string;
+  /** The shared secret MAS sends to Synapse; only ever sent to `endpoint`'s /_synapse/mas/ paths. */
+  sharedSecret: Secret | undefined;
+  http: HttpClient;
+}
+
+export interface DoctorCheck {
+  id: string;
+  family: string;
+  /** Ids of checks that must pass first; otherwise this one is skipped. */
+  requires?: readonly string[];
+  /** Ids of checks whose results this one reads, whatever they are. */
+  after?: readonly string[];
+  run(ctx: DoctorContext, earlier: ReadonlyMap<string, CheckResult>): Promise<Omit<CheckResult, 'id' | 'family'>>;
+}
+
+export const DOCS = {
+  homeserver: 'https://element-hq.github.io/matrix-authentication-service/setup/homeserver.html',
+  reverseProxy: 'https://element-hq.github.io/matrix-authentication-service/setup/reverse-proxy.html',
+  wellKnown: 'https://spec.matrix.org/latest/client-server-api/#well-known-uris',
+  general: 'https://element-hq.github.io/matrix-authentication-service/setup/general.html',
+} as const;
+
+/** Joins an absolute path onto a base URL, keeping any path prefix the base has. */
+export function joinUrl(base: string, path: string): string {
+  const url = new URL(base);
+  url.pathname = `${url.pathname.replace(/\/+$/, '')}/${path.replace(/^\/+/, '')}`;
+  url.search = '';
+  return url.toString();
+}
