@@ -2,10 +2,11 @@
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import type { CliContext } from './main.js';
-import { addMasConfigOption } from './options.js';
+import { addMasConfigOption, addSynapseConfigOption } from './options.js';
 
 interface DoctorFlags {
   config?: string[];
+  synapseConfig?: string[];
   serverName?: string;
   only?: string[];
   skip?: string[];
@@ -27,6 +28,7 @@ export function registerDoctorCommand(program: Command, ctx: CliContext): void {
     .option('--timeout <seconds>', 'per-request timeout in seconds', '5')
     .option('--ca-file <pem>', 'also trust the CAs in this PEM file (a private CA)');
   addMasConfigOption(doctor);
+  addSynapseConfigOption(doctor, false);
   doctor.action(async (flags: DoctorFlags, cmd: Command) => {
     const out = ctx.output(cmd);
     const timeout = Number(flags.timeout);
@@ -35,26 +37,37 @@ export function registerDoctorCommand(program: Command, ctx: CliContext): void {
     const { parseMasConfig } = await import('../config/mas.js');
     const { readSecretSource } = await import('../config/secret-source.js');
     const { createHttpClient } = await import('../http/client.js');
-    const { basicChecks } = await import('../doctor/checks/basics.js');
+    const { allChecks } = await import('../doctor/checks/index.js');
+    const { masTarget } = await import('../db/connection.js');
     const { runChecks, doctorExitCode } = await import('../doctor/runner.js');
     const { renderDoctor } = await import('../report/doctor.js');
 
-    const families = new Set(basicChecks.map((c) => c.family));
+    const families = new Set(allChecks.map((c) => c.family));
     for (const f of flags.only ?? []) if (!families.has(f)) throw new UsageError(`--only ${f}: no such family of checks.`, { hint: `Families: ${[...families].join(', ')}.` });
-    const ids = new Set(basicChecks.map((c) => c.id));
+    const ids = new Set(allChecks.map((c) => c.id));
     for (const id of flags.skip ?? []) if (!ids.has(id)) throw new UsageError(`--skip ${id}: no such check.`, { hint: `Checks: ${[...ids].join(', ')}.` });
 
     const mas = parseMasConfig(loadMasConfigFiles(resolveMasConfigPaths(flags.config ?? [], ctx.streams.env)));
+    let synapse;
+    if (flags.synapseConfig !== undefined) {
+      const { loadSynapseConfigFiles } = await import('../config/read.js');
+      const { parseSynapseConfig } = await import('../config/synapse.js');
+      synapse = parseSynapseConfig(loadSynapseConfigFiles(flags.synapseConfig));
+    }
     const http = createHttpClient({ timeoutMs: timeout * 1000, ...(flags.caFile !== undefined ? { caFile: flags.caFile } : {}) });
     try {
       const results = await runChecks(
-        basicChecks,
+        allChecks,
         {
           issuer: mas.http.issuer,
           serverName: flags.serverName ?? mas.matrix.homeserver,
           endpoint: mas.matrix.endpoint,
           sharedSecret: mas.matrix.secret === undefined ? undefined : readSecretSource(mas.matrix.secret, 'trim'),
           http,
+          mas,
+          ...(synapse !== undefined ? { synapse } : {}),
+          masDb: masTarget(mas, ctx.streams.env),
+          timeoutMs: timeout * 1000,
         },
         { ...(flags.only ? { only: new Set(flags.only) } : {}), ...(flags.skip ? { skip: new Set(flags.skip) } : {}) },
       );

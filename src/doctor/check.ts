@@ -1,6 +1,9 @@
 // What a doctor check is and what it reports. Checks are data producers: they get the context (what
 // the configs say, an HTTP client) and return a result; the runner schedules them and the report
 // module renders them.
+import type { ParsedMasConfig } from '../config/mas.js';
+import type { ParsedSynapseConfig } from '../config/synapse.js';
+import type { DatabaseTarget } from '../db/connection.js';
 import type { HttpClient } from '../http/client.js';
 import type { Secret } from '../secret.js';
 
@@ -26,6 +29,14 @@ export interface DoctorContext {
   /** The shared secret MAS sends to Synapse; only ever sent to `endpoint`'s /_synapse/mas/ paths. */
   sharedSecret: Secret | undefined;
   http: HttpClient;
+  /** The whole MAS config (clients, policy data, listeners...). */
+  mas: ParsedMasConfig;
+  /** homeserver.yaml, when --synapse-config was given. */
+  synapse?: ParsedSynapseConfig;
+  /** The MAS database, from the MAS config's database section. */
+  masDb: DatabaseTarget;
+  /** The timeout of one request, in ms. */
+  timeoutMs: number;
 }
 
 export interface DoctorCheck {
