@@ -66,7 +66,7 @@ export function registerDoctorCommand(program: Command, ctx: CliContext): void {
           http,
           mas,
           ...(synapse !== undefined ? { synapse } : {}),
-          masDb: masTarget(mas, ctx.streams.env),
+          masDb: () => masTarget(mas, ctx.streams.env),
           timeoutMs: timeout * 1000,
         },
         { ...(flags.only ? { only: new Set(flags.only) } : {}), ...(flags.skip ? { skip: new Set(flags.skip) } : {}) },

@@ -33,8 +33,11 @@ export interface DoctorContext {
   mas: ParsedMasConfig;
   /** homeserver.yaml, when --synapse-config was given. */
   synapse?: ParsedSynapseConfig;
-  /** The MAS database, from the MAS config's database section. */
-  masDb: DatabaseTarget;
+  /**
+   * The MAS database, from the MAS config's database section; resolved on demand, since reading a
+   * password_file can fail where doctor runs and only the database checks need it.
+   */
+  masDb: () => DatabaseTarget;
   /** The timeout of one request, in ms. */
   timeoutMs: number;
 }
