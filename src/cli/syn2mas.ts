@@ -4,6 +4,8 @@ import { isValid as isUlid } from 'ulid';
 import { UsageError } from '../errors.js';
 import { renderFindings, renderPlan } from '../report/check.js';
 import type { Finding } from '../report/finding.js';
+import { scrubSecrets } from '../secret.js';
+import type { ProgressState } from '../syn2mas/migrate.js';
 import type { CliContext } from './main.js';
 import { addMasConfigOption, addSynapseConfigOption, addSynapseDatabaseUriOption } from './options.js';
 
@@ -57,6 +59,14 @@ export function parseAccept(values: readonly string[], known: readonly string[])
 
 type Output = ReturnType<CliContext['output']>;
 
+function checkOptions(flags: CheckFlags, knownCodes: readonly string[]) {
+  return {
+    ignoreMissingAuthProviders: flags.ignoreMissingAuthProviders === true,
+    explicitMapping: parseProviderMapping(flags.upstreamProviderMapping ?? []),
+    accept: parseAccept(flags.accept ?? [], knownCodes),
+  };
+}
+
 /** Loads both configs and prints the resolved database targets (never a password) before connecting. */
 async function openContext(flags: CheckFlags, ctx: CliContext, out: Output) {
   const { loadSyn2masContext } = await import('../syn2mas/context.js');
@@ -93,11 +103,7 @@ export function registerSyn2masCommands(program: Command, ctx: CliContext): Comm
   check.action(async (flags: CheckFlags, cmd: Command) => {
     const out = ctx.output(cmd);
     const { runCheck, ALL_CHECK_CODES } = await import('../syn2mas/check.js');
-    const options = {
-      ignoreMissingAuthProviders: flags.ignoreMissingAuthProviders === true,
-      explicitMapping: parseProviderMapping(flags.upstreamProviderMapping ?? []),
-      accept: parseAccept(flags.accept ?? [], ALL_CHECK_CODES),
-    };
+    const options = checkOptions(flags, ALL_CHECK_CODES);
     const { context, targets } = await openContext(flags, ctx, out);
     const report = await runCheck(context, options);
     if (out.json) {
@@ -124,11 +130,7 @@ export function registerSyn2masCommands(program: Command, ctx: CliContext): Comm
     const { startProgress } = await import('../report/progress.js');
     const { renderMigration } = await import('../report/migration.js');
     const dryRun = flags.dryRun === true;
-    const options = {
-      ignoreMissingAuthProviders: flags.ignoreMissingAuthProviders === true,
-      explicitMapping: parseProviderMapping(flags.upstreamProviderMapping ?? []),
-      accept: parseAccept(flags.accept ?? [], ALL_CHECK_CODES),
-    };
+    const options = checkOptions(flags, ALL_CHECK_CODES);
     const { context, targets } = await openContext(flags, ctx, out);
     const check = await runCheck(context, options);
     const accepted = new Set(check.accepted);
@@ -142,7 +144,7 @@ export function registerSyn2masCommands(program: Command, ctx: CliContext): Comm
     }
     if (!out.json) out.print(renderFindings('Warnings', warnings, out.paint, accepted).join('\n'));
     out.note(dryRun ? 'Dry run: migrating, then rolling back.' : 'Migrating.');
-    const progress = { stage: 'setup' as const, phase: 'setup', done: 0, total: undefined } as import('../syn2mas/migrate.js').ProgressState;
+    const progress: ProgressState = { stage: 'setup', phase: 'setup', done: 0, total: undefined };
     const plan = check.facts.plan;
     const totals = Object.fromEntries(Object.entries(plan).map(([k, e]) => [k, e.migrate + Object.values(e.skipped).reduce((a, b) => a + b, 0)]));
     totals.passwords = check.facts.localPasswordUsers;
@@ -162,7 +164,8 @@ export function registerSyn2masCommands(program: Command, ctx: CliContext): Comm
     const document = { ok: true, exitCode: 0, dryRun, targets, findings: check.findings, migration: report };
     if (flags.report !== undefined) {
       const { writeFileSync } = await import('node:fs');
-      writeFileSync(flags.report, `${JSON.stringify(document, null, 2)}\n`, { mode: 0o600 });
+      // Scrubbed like everything mas-tool prints, as a second line of defence.
+      writeFileSync(flags.report, `${scrubSecrets(JSON.stringify(document, null, 2))}\n`, { mode: 0o600 });
       out.note(`Report written to ${flags.report}.`);
     }
     if (out.json) out.writeJson(document);
