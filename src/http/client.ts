@@ -2,6 +2,7 @@
 // Authorization header never follows a redirect to another origin, an optional private CA, and
 // failures turned into data (what went wrong, in one phrase) rather than exceptions.
 import { readFileSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
 import { Agent, request, type Dispatcher } from 'undici';
 import { ConfigError } from '../errors.js';
 
@@ -51,10 +52,11 @@ export interface HttpClient {
 }
 
 export function createHttpClient(options: HttpClientOptions): HttpClient {
-  let ca: string | undefined;
+  let ca: string[] | undefined;
   if (options.caFile !== undefined) {
     try {
-      ca = readFileSync(options.caFile, 'utf8');
+      // Added to the public CAs, not instead of them: public origins must still verify.
+      ca = [...rootCertificates, readFileSync(options.caFile, 'utf8')];
     } catch (cause) {
       throw new ConfigError(`Cannot read the CA file ${options.caFile}.`, { cause, hint: 'Pass a PEM file with --ca-file.' });
     }

@@ -12,6 +12,8 @@ export function renderDoctor(results: readonly CheckResult[], p: Palette): strin
     lines.push(`${MARK[r.status]} ${p.dim(`[${r.id}]`)} ${text}`);
     if (r.status === 'warn' || r.status === 'fail') {
       if (r.fix !== undefined) lines.push(`   ${p.dim('fix:')} ${r.fix}`);
+      const yaml = r.details?.yaml;
+      if (typeof yaml === 'string') lines.push(...yaml.replace(/\n+$/, '').split('\n').map((l) => `      ${l}`));
       if (r.docs !== undefined) lines.push(`   ${p.dim('docs:')} ${r.docs}`);
     }
   }
