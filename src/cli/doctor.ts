@@ -23,7 +23,7 @@ export function registerDoctorCommand(program: Command, ctx: CliContext): void {
     .command('doctor')
     .description('Diagnose a MAS deployment end to end and say what to fix')
     .option('--server-name <name>', 'the Matrix server name (default: matrix.homeserver from the MAS config)')
-    .option('--only <family>', 'run only this family of checks: issuer, wellknown, homeserver, compat (repeatable)', collect)
+    .option('--only <family>', 'run only this family of checks (repeatable): issuer, wellknown, homeserver, compat, admin, tls, ...', collect)
     .option('--skip <check>', 'do not run this check id (repeatable)', collect)
     .option('--timeout <seconds>', 'per-request timeout in seconds', '5')
     .option('--ca-file <pem>', 'also trust the CAs in this PEM file (a private CA)');
@@ -37,11 +37,12 @@ export function registerDoctorCommand(program: Command, ctx: CliContext): void {
     const { parseMasConfig } = await import('../config/mas.js');
     const { readSecretSource } = await import('../config/secret-source.js');
     const { createHttpClient } = await import('../http/client.js');
-    const { allChecks } = await import('../doctor/checks/index.js');
+    const { doctorChecks } = await import('../doctor/checks/index.js');
     const { masTarget } = await import('../db/connection.js');
     const { runChecks, doctorExitCode } = await import('../doctor/runner.js');
     const { renderDoctor } = await import('../report/doctor.js');
 
+    const allChecks = doctorChecks(flags.caFile !== undefined ? { caFile: flags.caFile } : {});
     const families = new Set(allChecks.map((c) => c.family));
     for (const f of flags.only ?? []) if (!families.has(f)) throw new UsageError(`--only ${f}: no such family of checks.`, { hint: `Families: ${[...families].join(', ')}.` });
     const ids = new Set(allChecks.map((c) => c.id));

@@ -8,25 +8,30 @@ import { stringify } from 'yaml';
 import { run } from '../helpers/cli.js';
 import { startFakeDeployment, startRecorder, type FakeDeployment } from '../helpers/fake-deployment.js';
 import { makeCertificates, type TestCertificates } from '../helpers/tls.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 
 const SECRET = 'doctor-shared-secret-value';
 let certs: TestCertificates;
 let hs: FakeDeployment;
 let dir: string;
+let masDb: TestDatabase;
 
 beforeAll(async () => {
   certs = makeCertificates();
   hs = await startFakeDeployment(certs, SECRET);
   dir = mkdtempSync(join(tmpdir(), 'mas-tool-doctor-'));
+  // A MAS database with a live worker, as a running MAS has.
+  masDb = await createTestDatabase('mas');
+  await masDb.client.query(`INSERT INTO queue_workers (queue_worker_id, registered_at, last_seen_at) VALUES (gen_random_uuid(), now(), now())`);
 });
 afterAll(async () => {
   await hs.close();
+  await masDb.drop();
   rmSync(dir, { recursive: true, force: true });
   rmSync(certs.dir, { recursive: true, force: true });
 });
 afterEach(() => {
-  Object.assign(hs.faults, { synapseSecret: SECRET, integrationDisabled: false, whoamiStatus: 401, versionsStatus: 200, login: 'mas', wellKnown: 'ok', delayMs: 0 });
-  delete hs.faults.redirectMasApiTo;
+  hs.reset();
   hs.requests.length = 0;
 });
 
@@ -35,8 +40,9 @@ function config(overrides: Record<string, unknown> = {}): string {
   writeFileSync(
     file,
     stringify({
-      http: { public_base: 'https://auth.example.com/' },
+      http: { public_base: hs.masUrl },
       matrix: { homeserver: hs.hostPort, endpoint: hs.url, secret: SECRET },
+      database: { uri: masDb.url },
       ...overrides,
     }),
   );
@@ -59,6 +65,21 @@ describe('doctor against a healthy deployment', () => {
       'homeserver.rejects_invalid_token': 'pass',
       'synapse.mas_api': 'pass',
       'compat.login': 'pass',
+      'wellknown.format': 'pass',
+      'discovery.openid_configuration': 'pass',
+      'discovery.synapse_auth_metadata': 'pass',
+      'compat.routes': 'pass',
+      // Without --synapse-config and without an admin client, these have nothing to look at.
+      'config.server_name': 'skip',
+      'config.shared_secret': 'skip',
+      'config.legacy_msc3861': 'skip',
+      'config.synapse_conflicts': 'skip',
+      'admin.synapse_server_version': 'pass',
+      'admin.mas_api': 'skip',
+      'mas.database': 'pass',
+      'mas.worker': 'pass',
+      'mas.jobs': 'pass',
+      'tls.certificates': 'pass',
     });
     expect(r.code).toBe(0);
   });
@@ -66,7 +87,7 @@ describe('doctor against a healthy deployment', () => {
   it('prints ✅ lines for people, and never the shared secret', async () => {
     const r = await run(['doctor', '-c', config(), '--ca-file', certs.caFile]);
     expect(r.stdout).toContain('✅ [synapse.mas_api]');
-    expect(r.stdout).toContain('6 passed, 0 warnings, 0 failed, 0 skipped.');
+    expect(r.stdout).toContain('15 passed, 0 warnings, 0 failed, 5 skipped.');
     expect(r.stdout + r.stderr).not.toContain(SECRET);
   });
 
@@ -113,10 +134,19 @@ describe('doctor finds what is wrong', () => {
     expect(r.doc.checks.find((c) => c.id === 'compat.login')?.fix).toContain('(login|logout|refresh)');
   });
 
-  it('a login answered without MAS flows is a warning: exit 11', async () => {
+  it('a login answered without MAS flows: a warning from compat.login, a failure from compat.routes', async () => {
     hs.faults.login = 'synapse-flows';
     const r = await doctor();
     expect(r.status['compat.login']).toBe('warn');
+    expect(r.status['compat.routes']).toBe('fail');
+    expect(r.code).toBe(10);
+  });
+
+  it('warnings only give exit 11', async () => {
+    hs.faults.wellKnownCors = false;
+    const r = await doctor();
+    expect(r.status['wellknown.format']).toBe('warn');
+    expect(Object.values(r.status)).not.toContain('fail');
     expect(r.code).toBe(11);
   });
 

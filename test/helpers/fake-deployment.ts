@@ -1,10 +1,18 @@
-// A local HTTPS server that behaves like a Synapse behind a reverse proxy with MAS's compatibility
-// routes, as the MAS and Synapse documentation describe them, with faults that tests switch on.
+// Two local HTTPS servers that behave like a MAS deployment, as the MAS and Synapse documentation
+// describe it, with faults that tests switch on:
+// - the public host: Synapse behind a reverse proxy that serves the client well-known document and
+//   sends MAS's compatibility routes (^/_matrix/client/(.*)/(login|logout|refresh)) to MAS;
+// - MAS itself, on another origin: its OpenID discovery document and its compatibility routes.
+// Both share one certificate (127.0.0.1 and localhost) signed by the test CA.
 import { once } from 'node:events';
-import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse, type Server as HttpServer } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TestCertificates } from './tls.js';
+
+/** The legacy routes MAS serves in place of Synapse, as the checks name them. */
+export const COMPAT_ROUTES = ['login-r0', 'login-v3', 'sso-redirect', 'logout', 'logout-all', 'refresh'] as const;
+export type CompatRoute = (typeof COMPAT_ROUTES)[number];
 
 export interface Faults {
   /** The shared secret Synapse expects on /_synapse/mas/ (a mismatch gives 403). */
@@ -17,42 +25,210 @@ export interface Faults {
   /** The legacy login route reaches Synapse (404 under MAS) instead of MAS, or a Synapse without MAS. */
   login: 'mas' | 'synapse-404' | 'synapse-flows';
   wellKnown: 'ok' | 'missing' | 'not-json' | 'no-base-url';
-  /** Delay every answer by this many ms. */
+  /** Delay every answer (of both servers) by this many ms. */
   delayMs: number;
   /** Redirect /_synapse/mas/ to this other origin (to see what follows the redirect). */
   redirectMasApiTo?: string;
+
+  /** Compatibility routes the reverse proxy sends to Synapse (which answers 404 M_UNRECOGNIZED under MAS). */
+  compatToSynapse: CompatRoute[];
+  /** The issuer MAS's discovery document gives: MAS's URL, or the same without its trailing slash. */
+  masIssuer: 'ok' | 'no-trailing-slash';
+  /**
+   * Where the endpoints in MAS's discovery document point: MAS's HTTPS URL, the same over http://,
+   * or MAS's default public base `http://[::]:8080/` (http.issuer set but http.public_base left out).
+   */
+  masEndpoints: 'ok' | 'http' | 'default-public-base';
+  /** Whether MAS's discovery document has account_management_uri. */
+  masAccountManagement: boolean;
+  /**
+   * The issuer Synapse's auth_metadata and auth_issuer give: MAS's, passed through, or MAS's without
+   * the trailing slash (as a Synapse configured by hand with another string would).
+   */
+  synapseIssuer: 'mas' | 'no-trailing-slash';
+  /** A Synapse older than 1.138: the stable /_matrix/client/v1/auth_metadata is 404, the unstable ones answer. */
+  authMetadata: 'ok' | 'stable-missing';
+  /** The obsolete org.matrix.msc2965.authentication block in the well-known: absent, MAS's issuer, or without its trailing slash. */
+  wellKnownMsc2965: 'none' | 'same' | 'no-trailing-slash';
+  /** Whether the well-known carries Access-Control-Allow-Origin: *. */
+  wellKnownCors: boolean;
+  /** The Content-Type of the well-known document. */
+  wellKnownContentType: string;
+  /** m.homeserver.base_url in the well-known, instead of the public host. */
+  wellKnownBaseUrl?: string;
+  /** What GET /_synapse/admin/v1/server_version (no auth) gives. */
+  synapseVersion: string;
+}
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  authorization: string | undefined;
 }
 
 export interface FakeDeployment {
+  /** The public host (Synapse behind the reverse proxy), with a trailing slash. */
   url: string;
   hostPort: string;
+  /** MAS's public URL, and so its issuer, with a trailing slash. */
+  masUrl: string;
   faults: Faults;
-  requests: Array<{ path: string; authorization: string | undefined }>;
+  /** Requests to the public host. */
+  requests: RecordedRequest[];
+  /** Requests to MAS directly. */
+  masRequests: RecordedRequest[];
+  /** Sets every fault back to its default and forgets the recorded requests. */
+  reset(): void;
   close(): Promise<void>;
 }
 
-const json = (res: import('node:http').ServerResponse, status: number, body: unknown): void => {
-  res.writeHead(status, { 'content-type': 'application/json', 'access-control-allow-origin': '*' });
+export function defaultFaults(secret: string): Faults {
+  return {
+    synapseSecret: secret,
+    integrationDisabled: false,
+    whoamiStatus: 401,
+    versionsStatus: 200,
+    login: 'mas',
+    wellKnown: 'ok',
+    delayMs: 0,
+    compatToSynapse: [],
+    masIssuer: 'ok',
+    masEndpoints: 'ok',
+    masAccountManagement: true,
+    synapseIssuer: 'mas',
+    authMetadata: 'ok',
+    wellKnownMsc2965: 'none',
+    wellKnownCors: true,
+    wellKnownContentType: 'application/json',
+    synapseVersion: '1.157.1',
+  };
+}
+
+const json = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void => {
+  res.writeHead(status, { 'content-type': 'application/json', 'access-control-allow-origin': '*', ...headers });
   res.end(JSON.stringify(body));
 };
 
+const unrecognized = (res: ServerResponse): void => json(res, 404, { errcode: 'M_UNRECOGNIZED', error: 'Unrecognized request' });
+
+const MAS_FLOWS = {
+  flows: [{ type: 'm.login.password' }, { type: 'm.login.sso', oauth_aware_preferred: true, 'org.matrix.msc3824.delegated_oidc_compatibility': true }, { type: 'm.login.token' }],
+};
+
+/** Which compatibility route a path is, when the reverse proxy's rule ^/_matrix/client/(.*)/(login|logout|refresh) matches it. */
+function compatRoute(path: string): CompatRoute | undefined {
+  const m = /^\/_matrix\/client\/([^/]+)\/(login|logout|refresh)(\/.*)?$/.exec(path);
+  if (m === null) return undefined;
+  const [, version, name, rest = ''] = m;
+  if (name === 'login') {
+    if (rest.startsWith('/sso/redirect')) return 'sso-redirect';
+    return rest === '' ? (version === 'r0' ? 'login-r0' : 'login-v3') : undefined;
+  }
+  if (name === 'logout') return rest === '/all' ? 'logout-all' : rest === '' ? 'logout' : undefined;
+  return rest === '' ? 'refresh' : undefined;
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 export async function startFakeDeployment(certs: TestCertificates, secret: string): Promise<FakeDeployment> {
-  const faults: Faults = { synapseSecret: secret, integrationDisabled: false, whoamiStatus: 401, versionsStatus: 200, login: 'mas', wellKnown: 'ok', delayMs: 0 };
-  const requests: FakeDeployment['requests'] = [];
+  const faults: Faults = defaultFaults(secret);
+  const requests: RecordedRequest[] = [];
+  const masRequests: RecordedRequest[] = [];
   let base = '';
-  const server: Server = createServer({ key: certs.key, cert: certs.cert }, (req: IncomingMessage, res) => {
-    const path = new URL(req.url ?? '/', 'https://x').pathname;
-    requests.push({ path, authorization: req.headers.authorization });
-    setTimeout(() => {
+  let masBase = '';
+
+  const masIssuer = (): string => (faults.masIssuer === 'no-trailing-slash' ? masBase : `${masBase}/`);
+  /** MAS's discovery document, as MAS builds it from its config. */
+  const masMetadata = (): Record<string, unknown> => {
+    const b = faults.masEndpoints === 'default-public-base' ? 'http://[::]:8080/' : faults.masEndpoints === 'http' ? `${masBase.replace(/^https:/, 'http:')}/` : `${masBase}/`;
+    return {
+      issuer: masIssuer(),
+      authorization_endpoint: `${b}authorize`,
+      token_endpoint: `${b}oauth2/token`,
+      jwks_uri: `${b}oauth2/keys.json`,
+      registration_endpoint: `${b}oauth2/registration`,
+      introspection_endpoint: `${b}oauth2/introspect`,
+      revocation_endpoint: `${b}oauth2/revoke`,
+      userinfo_endpoint: `${b}oauth2/userinfo`,
+      device_authorization_endpoint: `${b}oauth2/device`,
+      ...(faults.masAccountManagement ? { account_management_uri: `${b}account/`, account_management_actions_supported: ['org.matrix.profile', 'org.matrix.sessions_list', 'org.matrix.cross_signing_reset'] } : {}),
+      scopes_supported: ['openid', 'email'],
+      response_types_supported: ['code', 'id_token', 'code id_token'],
+      response_modes_supported: ['form_post', 'query', 'fragment'],
+      grant_types_supported: ['authorization_code', 'refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:device_code'],
+      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt', 'none'],
+      code_challenge_methods_supported: ['plain', 'S256'],
+      subject_types_supported: ['public'],
+      id_token_signing_alg_values_supported: ['RS256'],
+      prompt_values_supported: ['create'],
+    };
+  };
+
+  /** MAS's compatibility layer: what MAS answers on the legacy routes. */
+  const masCompat = (req: IncomingMessage, res: ServerResponse, route: CompatRoute, url: URL, body: string): unknown => {
+    const method = req.method ?? 'GET';
+    if (route === 'login-r0' || route === 'login-v3') {
+      if (method === 'GET') return json(res, 200, MAS_FLOWS);
+      return json(res, 400, { errcode: 'M_BAD_JSON', error: 'JSON fields are not valid' });
+    }
+    if (route === 'sso-redirect') {
+      if (method !== 'GET') return json(res, 405, { errcode: 'M_UNRECOGNIZED', error: 'Method not allowed' });
+      if (url.searchParams.get('redirectUrl') === null) {
+        res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8' });
+        return res.end('Missing redirectUrl');
+      }
+      res.writeHead(303, { location: `${masBase}/complete-compat-sso/01J0000000000000000000000` });
+      return res.end();
+    }
+    if (method !== 'POST') return json(res, 405, { errcode: 'M_UNRECOGNIZED', error: 'Method not allowed' });
+    if (route === 'logout' || route === 'logout-all') {
+      if (req.headers.authorization === undefined) return json(res, 401, { errcode: 'M_MISSING_TOKEN', error: 'Missing access token' });
+      return json(res, 401, { errcode: 'M_UNKNOWN_TOKEN', error: 'Invalid access token' });
+    }
+    // refresh
+    const type = req.headers['content-type'];
+    if (type !== undefined && !/^application\/json\b/.test(type)) return json(res, 400, { errcode: 'M_NOT_JSON', error: 'Invalid Content-Type header: expected application/json' });
+    let doc: unknown;
+    try {
+      doc = JSON.parse(body);
+    } catch {
+      return json(res, 400, { errcode: 'M_NOT_JSON', error: 'Body is not a valid JSON document' });
+    }
+    if (typeof (doc as { refresh_token?: unknown } | null)?.refresh_token !== 'string') return json(res, 400, { errcode: 'M_BAD_JSON', error: 'JSON fields are not valid' });
+    return json(res, 401, { errcode: 'M_UNKNOWN_TOKEN', error: 'Invalid refresh token' });
+  };
+
+  const handle = (record: RecordedRequest[], route: (req: IncomingMessage, res: ServerResponse, url: URL, body: string) => unknown) => (req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? '/', 'https://x');
+    record.push({ method: req.method ?? 'GET', path: url.pathname, authorization: req.headers.authorization });
+    void readBody(req).then((body) => {
+      setTimeout(() => route(req, res, url, body), faults.delayMs);
+    });
+  };
+
+  const server: Server = createServer(
+    { key: certs.key, cert: certs.cert },
+    handle(requests, (req, res, url, body) => {
+      const path = url.pathname;
       if (path === '/.well-known/matrix/client') {
         if (faults.wellKnown === 'missing') return json(res, 404, { errcode: 'M_NOT_FOUND', error: '.well-known not available' });
         if (faults.wellKnown === 'not-json') {
           res.writeHead(200, { 'content-type': 'text/html' });
           return res.end('<html>welcome</html>');
         }
-        return json(res, 200, faults.wellKnown === 'no-base-url' ? {} : { 'm.homeserver': { base_url: `${base}/` } });
+        const doc: Record<string, unknown> = faults.wellKnown === 'no-base-url' ? {} : { 'm.homeserver': { base_url: faults.wellKnownBaseUrl ?? `${base}/` } };
+        if (faults.wellKnownMsc2965 !== 'none') {
+          doc['org.matrix.msc2965.authentication'] = { issuer: faults.wellKnownMsc2965 === 'same' ? `${masBase}/` : masBase, account: `${masBase}/account/` };
+        }
+        res.writeHead(200, { 'content-type': faults.wellKnownContentType, ...(faults.wellKnownCors ? { 'access-control-allow-origin': '*' } : {}) });
+        return res.end(JSON.stringify(doc));
       }
       if (path === '/_matrix/client/versions') return json(res, faults.versionsStatus, { versions: ['v1.11', 'v1.12'] });
+      if (path === '/_synapse/admin/v1/server_version') return json(res, 200, { server_version: faults.synapseVersion });
       if (path === '/_matrix/client/v3/account/whoami') {
         if (req.headers.authorization === undefined) return json(res, 401, { errcode: 'M_MISSING_TOKEN' });
         if (faults.whoamiStatus === 200) return json(res, 200, { user_id: '@someone:example.com' });
@@ -64,33 +240,85 @@ export async function startFakeDeployment(certs: TestCertificates, secret: strin
           res.writeHead(302, { location: `${faults.redirectMasApiTo}${path}` });
           return res.end();
         }
-        if (faults.integrationDisabled) return json(res, 404, { errcode: 'M_UNRECOGNIZED', error: 'Unrecognized request' });
+        if (faults.integrationDisabled) return unrecognized(res);
         if (req.headers.authorization !== `Bearer ${faults.synapseSecret}`) return json(res, 403, { errcode: 'M_FORBIDDEN', error: 'This endpoint must only be called by MAS' });
         return json(res, 400, { errcode: 'M_MISSING_PARAM', error: 'Missing localpart' });
       }
-      if (/^\/_matrix\/client\/(r0|v3)\/login$/.test(path)) {
-        if (faults.login === 'synapse-404') return json(res, 404, { errcode: 'M_UNRECOGNIZED', error: 'Unrecognized request' });
-        if (faults.login === 'synapse-flows') return json(res, 200, { flows: [{ type: 'm.login.password' }, { type: 'm.login.application_service' }] });
-        return json(res, 200, {
-          flows: [{ type: 'm.login.password' }, { type: 'm.login.sso', oauth_aware_preferred: true, 'org.matrix.msc3824.delegated_oidc_compatibility': true }, { type: 'm.login.token' }],
-        });
+      // Synapse's discovery endpoints: registered only with the integration on; they pass MAS's
+      // discovery document through.
+      const discovery = {
+        stable: path === '/_matrix/client/v1/auth_metadata',
+        unstable: path === '/_matrix/client/unstable/org.matrix.msc2965/auth_metadata',
+        issuer: path === '/_matrix/client/unstable/org.matrix.msc2965/auth_issuer',
+      };
+      if (discovery.stable || discovery.unstable || discovery.issuer) {
+        if (faults.integrationDisabled || (discovery.stable && faults.authMetadata === 'stable-missing')) return unrecognized(res);
+        const metadata = masMetadata();
+        if (faults.synapseIssuer === 'no-trailing-slash') metadata.issuer = String(metadata.issuer).replace(/\/$/, '');
+        const cache = { 'cache-control': 'public, max-age=600, s-maxage=3600, stale-while-revalidate=600' };
+        return json(res, 200, discovery.issuer ? { issuer: metadata.issuer } : metadata, cache);
       }
-      json(res, 404, { errcode: 'M_UNRECOGNIZED', error: 'Unrecognized request' });
-    }, faults.delayMs);
-  });
+      const compat = compatRoute(path);
+      if (compat === 'login-r0' || compat === 'login-v3') {
+        // The older, whole-route fault, kept for the basic checks' tests.
+        if (faults.login === 'synapse-404') return unrecognized(res);
+        if (faults.login === 'synapse-flows') return json(res, 200, { flows: [{ type: 'm.login.password' }, { type: 'm.login.application_service' }] });
+      }
+      if (compat !== undefined) {
+        // Synapse under MAS registers none of these servlets.
+        if (faults.compatToSynapse.includes(compat)) return unrecognized(res);
+        return masCompat(req, res, compat, url, body);
+      }
+      unrecognized(res);
+    }),
+  );
+
+  const mas: Server = createServer(
+    { key: certs.key, cert: certs.cert },
+    handle(masRequests, (req, res, url, body) => {
+      const path = url.pathname;
+      // Under any prefix, so that a configured issuer with a path finds a document (with MAS's issuer).
+      if (path.endsWith('/.well-known/openid-configuration')) return json(res, 200, masMetadata());
+      if (path === '/health') {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        return res.end('ok');
+      }
+      if (path.startsWith('/complete-compat-sso/')) {
+        res.writeHead(200, { 'content-type': 'text/html' });
+        return res.end('<html>Continue to your account</html>');
+      }
+      const compat = compatRoute(path);
+      if (compat !== undefined) return masCompat(req, res, compat, url, body);
+      res.writeHead(404, { 'content-type': 'text/html' });
+      res.end('<html>Page not found</html>');
+    }),
+  );
+
   server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
+  mas.listen(0, '127.0.0.1');
+  await Promise.all([once(server, 'listening'), once(mas, 'listening')]);
   const port = (server.address() as AddressInfo).port;
   base = `https://127.0.0.1:${port}`;
+  masBase = `https://127.0.0.1:${(mas.address() as AddressInfo).port}`;
   return {
     url: `${base}/`,
     hostPort: `127.0.0.1:${port}`,
+    masUrl: `${masBase}/`,
     faults,
     requests,
+    masRequests,
+    reset() {
+      for (const key of Object.keys(faults)) delete (faults as unknown as Record<string, unknown>)[key];
+      Object.assign(faults, defaultFaults(secret));
+      requests.length = 0;
+      masRequests.length = 0;
+    },
     async close() {
-      server.closeAllConnections();
-      server.close();
-      await once(server, 'close');
+      for (const s of [server, mas]) {
+        s.closeAllConnections();
+        s.close();
+      }
+      await Promise.all([once(server, 'close'), once(mas, 'close')]);
     },
   };
 }

@@ -228,18 +228,23 @@ async function openidConfiguration(ctx: DoctorContext): Promise<Result> {
     problems.push({
       status: 'warn',
       text: 'it has no account_management_uri, so clients cannot send users to their account page',
-      fix: 'Upgrade MAS; the account page is at <http.public_base>account/.',
+      fix: 'Check that the issuer URL serves MAS and not another OpenID provider (MAS publishes <http.public_base>account/ there); upgrade an old MAS.',
     });
   }
   const endpoints = Object.entries(metadata).flatMap(([key, value]) =>
     (key.endsWith('_endpoint') || key.endsWith('_uri')) && typeof value === 'string' && URL.canParse(value) ? [{ key, url: new URL(value) }] : [],
   );
+  const list = (some: ReadonlyArray<{ key: string; url: URL }>): string =>
+    some
+      .slice(0, 3)
+      .map((e) => `${e.key} ${e.url.href}`)
+      .join(', ') + (some.length > 3 ? ` and ${some.length - 3} more` : '');
   const unreachable = endpoints.filter((e) => isUnspecifiedHost(e.url.hostname));
   if (unreachable.length > 0) {
     const isDefault = unreachable.some((e) => e.url.href.startsWith(MAS_DEFAULT_PUBLIC_BASE));
     problems.push({
       status: 'fail',
-      text: `it advertises endpoints ${isDefault ? `on MAS's default public base ${MAS_DEFAULT_PUBLIC_BASE}` : 'on an address no client can reach'} (${unreachable.map((e) => `${e.key} ${e.url.href}`).join(', ')})`,
+      text: `it advertises endpoints ${isDefault ? `on MAS's default public base ${MAS_DEFAULT_PUBLIC_BASE}` : 'on an address no client can reach'} (${list(unreachable)})`,
       fix: `Set http.public_base in the MAS config to the public HTTPS URL of MAS${iss.expected.startsWith('https://') ? ` (${iss.expected})` : ''}, then restart MAS.`,
     });
   }
@@ -247,7 +252,7 @@ async function openidConfiguration(ctx: DoctorContext): Promise<Result> {
   if (plain.length > 0) {
     problems.push({
       status: 'warn',
-      text: `it advertises endpoints over plain HTTP (${plain.map((e) => `${e.key} ${e.url.href}`).join(', ')}); clients refuse them`,
+      text: `it advertises endpoints over plain HTTP (${list(plain)}); clients refuse them`,
       fix: 'Serve MAS over HTTPS and set http.public_base to its https:// URL.',
     });
   }
@@ -428,7 +433,9 @@ function masUpstream(ctx: DoctorContext): string {
 function proxyRules(ctx: DoctorContext, base: string): { nginx: string; caddy: string; mas: string } {
   const mas = masUpstream(ctx);
   const host = new URL(base).host;
-  const synapse = URL.canParse(ctx.endpoint) ? new URL(ctx.endpoint).host : 'localhost:8008';
+  // Caddy proxies to host:port over plain HTTP unless the upstream says https://.
+  const endpoint = URL.canParse(ctx.endpoint) ? new URL(ctx.endpoint) : new URL('http://localhost:8008/');
+  const synapse = endpoint.protocol === 'https:' ? endpoint.origin : endpoint.host;
   const nginx = [
     `# In the server block of ${host}. nginx tries regex locations before plain prefix ones such as`,
     '# "location /_matrix", but never after "location ^~ /_matrix": drop the ^~ there. If the Synapse',
