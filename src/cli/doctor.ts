@@ -12,6 +12,7 @@ interface DoctorFlags {
   skip?: string[];
   timeout?: string;
   caFile?: string;
+  wellKnownUrl?: string;
 }
 
 function collect(value: string, previous: string[] | undefined): string[] {
@@ -26,7 +27,8 @@ export function registerDoctorCommand(program: Command, ctx: CliContext): void {
     .option('--only <family>', 'run only this family of checks (repeatable): issuer, wellknown, homeserver, compat, admin, tls, ...', collect)
     .option('--skip <check>', 'do not run this check id (repeatable)', collect)
     .option('--timeout <seconds>', 'per-request timeout in seconds', '5')
-    .option('--ca-file <pem>', 'also trust the CAs in this PEM file (a private CA)');
+    .option('--ca-file <pem>', 'also trust the CAs in this PEM file (a private CA)')
+    .option('--well-known-url <url>', 'check the client well-known at this URL instead of https://<server name host>/.well-known/matrix/client');
   addMasConfigOption(doctor);
   addSynapseConfigOption(doctor, false);
   doctor.action(async (flags: DoctorFlags, cmd: Command) => {
@@ -41,6 +43,7 @@ export function registerDoctorCommand(program: Command, ctx: CliContext): void {
     const { masTarget } = await import('../db/connection.js');
     const { runChecks, doctorExitCode } = await import('../doctor/runner.js');
     const { renderDoctor } = await import('../report/doctor.js');
+    const { wellKnownUrlFor } = await import('../doctor/check.js');
 
     const allChecks = doctorChecks(flags.caFile !== undefined ? { caFile: flags.caFile } : {});
     const families = new Set(allChecks.map((c) => c.family));
@@ -48,6 +51,7 @@ export function registerDoctorCommand(program: Command, ctx: CliContext): void {
     const ids = new Set(allChecks.map((c) => c.id));
     for (const id of flags.skip ?? []) if (!ids.has(id)) throw new UsageError(`--skip ${id}: no such check.`, { hint: `Checks: ${[...ids].join(', ')}.` });
 
+    if (flags.wellKnownUrl !== undefined && !URL.canParse(flags.wellKnownUrl)) throw new UsageError(`--well-known-url ${flags.wellKnownUrl} is not a URL.`);
     const mas = parseMasConfig(loadMasConfigFiles(resolveMasConfigPaths(flags.config ?? [], ctx.streams.env)));
     let synapse;
     if (flags.synapseConfig !== undefined) {
@@ -55,13 +59,15 @@ export function registerDoctorCommand(program: Command, ctx: CliContext): void {
       const { parseSynapseConfig } = await import('../config/synapse.js');
       synapse = parseSynapseConfig(loadSynapseConfigFiles(flags.synapseConfig));
     }
+    const serverName = flags.serverName ?? mas.matrix.homeserver;
     const http = createHttpClient({ timeoutMs: timeout * 1000, ...(flags.caFile !== undefined ? { caFile: flags.caFile } : {}) });
     try {
       const results = await runChecks(
         allChecks,
         {
           issuer: mas.http.issuer,
-          serverName: flags.serverName ?? mas.matrix.homeserver,
+          serverName,
+          wellKnownUrl: flags.wellKnownUrl ?? wellKnownUrlFor(serverName),
           endpoint: mas.matrix.endpoint,
           sharedSecret: mas.matrix.secret === undefined ? undefined : readSecretSource(mas.matrix.secret, 'trim'),
           http,

@@ -24,6 +24,11 @@ export interface DoctorContext {
   issuer: string | undefined;
   /** The Matrix server name (`matrix.homeserver`, or --server-name). */
   serverName: string;
+  /**
+   * The client well-known document: https://<host of the server name>/.well-known/matrix/client, as
+   * the Matrix spec has clients look it up (the port, if any, is not used), or --well-known-url.
+   */
+  wellKnownUrl: string;
   /** Where MAS reaches Synapse (`matrix.endpoint`). */
   endpoint: string;
   /** The shared secret MAS sends to Synapse; only ever sent to `endpoint`'s /_synapse/mas/ paths. */
@@ -65,4 +70,10 @@ export function joinUrl(base: string, path: string): string {
   url.pathname = `${url.pathname.replace(/\/+$/, '')}/${path.replace(/^\/+/, '')}`;
   url.search = '';
   return url.toString();
+}
+
+/** Where clients look up the client well-known document for a server name (the spec drops the port). */
+export function wellKnownUrlFor(serverName: string): string {
+  const host = serverName.startsWith('[') ? serverName.slice(0, serverName.indexOf(']') + 1) : serverName.replace(/:\d+$/, '');
+  return `https://${host}/.well-known/matrix/client`;
 }

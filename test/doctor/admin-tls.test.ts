@@ -75,6 +75,8 @@ function context(mas: ParsedMasConfig, overrides: Partial<DoctorContext> = {}): 
   return {
     issuer: mas.http.issuer,
     serverName: mas.matrix.homeserver,
+    // Where the fake serves it: the server name as given, port included.
+    wellKnownUrl: `https://${overrides.serverName ?? mas.matrix.homeserver}/.well-known/matrix/client`,
     endpoint: mas.matrix.endpoint,
     sharedSecret: undefined,
     http,

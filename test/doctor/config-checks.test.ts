@@ -59,6 +59,7 @@ function context(mas: Record<string, unknown>, synapse?: Record<string, unknown>
   return {
     issuer: parsedMas.http.issuer,
     serverName: parsedMas.matrix.homeserver,
+    wellKnownUrl: `https://${parsedMas.matrix.homeserver}/.well-known/matrix/client`,
     endpoint: parsedMas.matrix.endpoint,
     sharedSecret: undefined,
     http,

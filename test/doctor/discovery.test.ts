@@ -64,7 +64,7 @@ async function doctor(config = masConfig(), timeoutSeconds = 5): Promise<Doctor>
     const file = join(dir, `mas-${Math.random().toString(36).slice(2)}.yaml`);
     writeFileSync(file, stringify(config));
     const families = ['issuer', 'wellknown', 'homeserver', 'discovery', 'compat'].flatMap((f) => ['--only', f]);
-    const r = await run(['doctor', '--json', '-c', file, '--ca-file', certs.caFile, '--timeout', String(timeoutSeconds), ...families]);
+    const r = await run(['doctor', '--json', '-c', file, '--ca-file', certs.caFile, '--timeout', String(timeoutSeconds), '--well-known-url', `${hs.url}.well-known/matrix/client`, ...families]);
     checks = (JSON.parse(r.stdout) as { checks: CheckResult[] }).checks;
     output = r.stdout + r.stderr;
   } else {
@@ -76,6 +76,7 @@ async function doctor(config = masConfig(), timeoutSeconds = 5): Promise<Doctor>
         {
           issuer: mas.http.issuer,
           serverName: mas.matrix.homeserver,
+          wellKnownUrl: `https://${mas.matrix.homeserver}/.well-known/matrix/client`,
           endpoint: mas.matrix.endpoint,
           sharedSecret: mas.matrix.secret === undefined ? undefined : readSecretSource(mas.matrix.secret, 'trim'),
           http,

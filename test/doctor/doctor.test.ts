@@ -35,6 +35,9 @@ afterEach(() => {
   hs.requests.length = 0;
 });
 
+/** The fake serves the well-known on its own port; the spec's lookup would drop the port. */
+const wellKnown = (): string => `${hs.url}.well-known/matrix/client`;
+
 function config(overrides: Record<string, unknown> = {}): string {
   const file = join(dir, `mas-${Math.random().toString(36).slice(2)}.yaml`);
   writeFileSync(
@@ -50,7 +53,7 @@ function config(overrides: Record<string, unknown> = {}): string {
 }
 
 async function doctor(extra: string[] = [], cfg = config()) {
-  const r = await run(['doctor', '--json', '-c', cfg, '--ca-file', certs.caFile, ...extra]);
+  const r = await run(['doctor', '--json', '-c', cfg, '--ca-file', certs.caFile, '--well-known-url', wellKnown(), ...extra]);
   const doc = JSON.parse(r.stdout) as { exitCode: number; checks: Array<{ id: string; status: string; message: string; fix?: string }> };
   return { ...r, doc, status: Object.fromEntries(doc.checks.map((c) => [c.id, c.status])) };
 }
@@ -85,7 +88,7 @@ describe('doctor against a healthy deployment', () => {
   });
 
   it('prints ✅ lines for people, and never the shared secret', async () => {
-    const r = await run(['doctor', '-c', config(), '--ca-file', certs.caFile]);
+    const r = await run(['doctor', '-c', config(), '--ca-file', certs.caFile, '--well-known-url', wellKnown()]);
     expect(r.stdout).toContain('✅ [synapse.mas_api]');
     expect(r.stdout).toContain('15 passed, 0 warnings, 0 failed, 5 skipped.');
     expect(r.stdout + r.stderr).not.toContain(SECRET);
@@ -169,7 +172,7 @@ describe('doctor finds what is wrong', () => {
   });
 
   it('an untrusted certificate fails with a TLS reason when the private CA is not given', async () => {
-    const r = await run(['doctor', '--json', '-c', config()]);
+    const r = await run(['doctor', '--json', '-c', config(), '--well-known-url', wellKnown()]);
     const doc = JSON.parse(r.stdout) as { checks: Array<{ id: string; status: string; message: string }> };
     const reachable = doc.checks.find((c) => c.id === 'homeserver.reachable');
     expect(reachable?.status).toBe('fail');
@@ -197,6 +200,12 @@ describe('doctor finds what is wrong', () => {
 });
 
 describe('doctor options', () => {
+  it('looks up the well-known on the server name without its port, as the spec says', async () => {
+    const r = await run(['doctor', '--json', '-c', config(), '--ca-file', certs.caFile, '--only', 'wellknown', '--timeout', '0.5']);
+    const check = (JSON.parse(r.stdout) as { checks: Array<{ id: string; details?: { url?: string } }> }).checks.find((c) => c.id === 'wellknown.client');
+    expect(check?.details?.url).toBe('https://127.0.0.1/.well-known/matrix/client');
+  });
+
   it('--only and --skip select checks; unknown names are usage errors', async () => {
     const only = await doctor(['--only', 'compat']);
     expect(only.status['compat.login']).toBe('pass');

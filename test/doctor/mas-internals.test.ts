@@ -33,7 +33,7 @@ async function database(template: 'mas' | 'empty' = 'mas'): Promise<TestDatabase
 
 function context(masDb: DoctorContext['masDb']): DoctorContext {
   const mas = parseMasConfig(sourced({ matrix: { homeserver: 'example.com', secret: 'unused-shared-secret' } }, 'mas.yaml'));
-  return { issuer: undefined, serverName: 'example.com', endpoint: 'http://localhost:8008/', sharedSecret: undefined, http, mas, masDb, timeoutMs: 2000 };
+  return { issuer: undefined, serverName: 'example.com', wellKnownUrl: 'https://example.com/.well-known/matrix/client', endpoint: 'http://localhost:8008/', sharedSecret: undefined, http, mas, masDb, timeoutMs: 2000 };
 }
 
 function forUrl(url: string): DoctorContext['masDb'] {

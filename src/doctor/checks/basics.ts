@@ -38,7 +38,7 @@ export const basicChecks: DoctorCheck[] = [
     id: 'wellknown.client',
     family: 'wellknown',
     async run(ctx) {
-      const url = `https://${ctx.serverName}/.well-known/matrix/client`;
+      const url = ctx.wellKnownUrl;
       const r = await ctx.http.fetch(url);
       const example = JSON.stringify({ 'm.homeserver': { base_url: `https://matrix.${ctx.serverName.split(':')[0]}/` } });
       if (isFailure(r) || r.status < 200 || r.status > 299) {

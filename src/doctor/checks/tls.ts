@@ -40,7 +40,7 @@ function originsOf(ctx: DoctorContext, earlier: ReadonlyMap<string, CheckResult>
   add(ctx.mas.http.publicBase, 'http.public_base');
   add(ctx.endpoint, 'matrix.endpoint');
   // The same URL as wellknown.client asks.
-  add(`https://${ctx.serverName}/`, 'client well-known');
+  add(`${new URL(ctx.wellKnownUrl).origin}/`, 'client well-known');
   const baseUrl = earlier.get('wellknown.client')?.details?.baseUrl;
   if (typeof baseUrl === 'string') add(baseUrl, 'm.homeserver.base_url');
   return out;
