@@ -30,7 +30,7 @@ async function bulkUsers(client: pg.Client, n: number): Promise<void> {
     ANALYZE;`);
 }
 
-async function waitFor(fn: () => Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
+async function waitFor(fn: () => Promise<boolean>, what: string, timeoutMs = 45_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await fn())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -49,13 +49,19 @@ async function activeQuery(admin: pg.Client, database: string, pattern: string):
 async function prepared(): Promise<{ e: Syn2masEnv; watcher: pg.Client; before: Awaited<ReturnType<typeof snapshotDatabase>> }> {
   const e = await createSyn2masEnv();
   envs.push(e);
-  await bulkUsers(e.synapse.client, 40_000);
+  await bulkUsers(e.synapse.client, 5_000);
+  // Slow the session and token loads down (half a millisecond per row) so that the interruption
+  // lands inside them however fast or busy the machine is, instead of racing the migration.
+  await e.mas.client.query(`
+    CREATE FUNCTION test_slow_insert() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.0005); RETURN NEW; END $$;
+    CREATE TRIGGER test_slow BEFORE INSERT ON compat_sessions FOR EACH ROW EXECUTE FUNCTION test_slow_insert();
+    CREATE TRIGGER test_slow BEFORE INSERT ON compat_access_tokens FOR EACH ROW EXECUTE FUNCTION test_slow_insert();`);
   const watcher = new pg.Client({ connectionString: e.mas.url });
   await watcher.connect();
   return { e, watcher, before: await snapshotDatabase(e.mas.client) };
 }
 
-describe('an interrupted migration', () => {
+describe('an interrupted migration', { timeout: 90_000 }, () => {
   it('leaves MAS exactly as before when the process is killed with SIGKILL mid-load', async () => {
     const { e, watcher, before } = await prepared();
     try {
