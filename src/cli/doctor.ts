@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import type { CliContext } from './main.js';
-import { addMasConfigOption, addSynapseConfigOption } from './options.js';
+import { addMasConfigOption, addSynapseConfigOption, collect } from './options.js';
 
 interface DoctorFlags {
   config?: string[];
@@ -15,16 +15,13 @@ interface DoctorFlags {
   wellKnownUrl?: string;
 }
 
-function collect(value: string, previous: string[] | undefined): string[] {
-  return [...(previous ?? []), value];
-}
 
 export function registerDoctorCommand(program: Command, ctx: CliContext): void {
   const doctor = program
     .command('doctor')
     .description('Diagnose a MAS deployment end to end and say what to fix')
     .option('--server-name <name>', 'the Matrix server name (default: matrix.homeserver from the MAS config)')
-    .option('--only <family>', 'run only this family of checks (repeatable): issuer, wellknown, homeserver, compat, admin, tls, ...', collect)
+    .option('--only <family>', 'run only this family of checks (repeatable): issuer, wellknown, homeserver, compat, discovery, config, admin, mas, tls', collect)
     .option('--skip <check>', 'do not run this check id (repeatable)', collect)
     .option('--timeout <seconds>', 'per-request timeout in seconds', '5')
     .option('--ca-file <pem>', 'also trust the CAs in this PEM file (a private CA)')

@@ -1,8 +1,8 @@
 // Flags shared by several commands, declared once so they read the same everywhere.
 import { type Command, Option } from 'commander';
-import { UsageError } from '../errors.js';
 
-function collect(value: string, previous: string[] | undefined): string[] {
+/** For repeatable flags: commander calls it once per occurrence. */
+export function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
 }
 
@@ -36,11 +36,4 @@ export interface GlobalOptions {
 export function globalOptions(cmd: Command): GlobalOptions {
   const o = cmd.optsWithGlobals<{ json?: boolean; debug?: boolean; color?: boolean }>();
   return { json: o.json === true, debug: o.debug === true, color: o.color !== false };
-}
-
-export function parsePositiveInt(name: string): (value: string) => number {
-  return (value) => {
-    if (!/^\d+$/.test(value) || Number(value) <= 0) throw new UsageError(`${name} must be a positive whole number (got "${value}").`);
-    return Number(value);
-  };
 }

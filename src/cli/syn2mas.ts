@@ -7,7 +7,7 @@ import type { Finding } from '../report/finding.js';
 import { scrubSecrets } from '../secret.js';
 import type { ProgressState } from '../syn2mas/migrate.js';
 import type { CliContext } from './main.js';
-import { addMasConfigOption, addSynapseConfigOption, addSynapseDatabaseUriOption } from './options.js';
+import { addMasConfigOption, addSynapseConfigOption, addSynapseDatabaseUriOption, collect } from './options.js';
 
 interface CheckFlags {
   config?: string[];
@@ -18,9 +18,6 @@ interface CheckFlags {
   accept?: string[];
 }
 
-function collect(value: string, previous: string[] | undefined): string[] {
-  return [...(previous ?? []), value];
-}
 
 /** SYNAPSE_IDP_ID:MAS_PROVIDER_ULID, repeatable. */
 export function parseProviderMapping(values: readonly string[]): Map<string, string> {
