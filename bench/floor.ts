@@ -7,7 +7,8 @@ import pg from 'pg';
 import pgCopy from 'pg-copy-streams';
 import { ulidToUUID } from 'ulid';
 import { pauseConstraints, restoreObject } from '../src/db/constraints.js';
-import { MAS_TARGET_TABLES } from '../src/db/mas-schema.js';
+import { inspectMasSchema, MAS_TARGET_TABLES } from '../src/db/mas-schema.js';
+import { masEncoders } from '../src/syn2mas/writer.js';
 import { phaseQueries, READ_WORK_MEM } from '../src/syn2mas/reader.js';
 import { validIpSql } from '../src/syn2mas/synapse-sql.js';
 
@@ -32,67 +33,59 @@ export async function measureFloor(synapseUrl: string, masUrl: string, serverNam
     const migrate = (phase: keyof typeof q, columns: string, where = 'true'): string => `SELECT ${columns} FROM (${q[phase]}) q WHERE reason = 'migrate' AND ${where}`;
     const provider = `CASE auth_provider ${[...providers].map(([idp, ulid]) => `WHEN ${synapse.escapeLiteral(idp)} THEN '${ulidToUUID(ulid)}'`).join(' ')} END::uuid`;
     const now = String(Date.now());
-    const steps: Array<{ name: string; table: string; columns: string; query: string }> = [
+    // The same tables and columns the migration's writer fills.
+    const enc = masEncoders(await inspectMasSchema(mas));
+    const steps: Array<{ name: string; target: { table: string; columns: readonly string[] }; query: string }> = [
       {
         name: 'users',
-        table: 'users',
-        columns: 'user_id, username, created_at, locked_at, deactivated_at, can_request_admin, is_guest',
+        target: enc.users,
         query: migrate('users', `md5(name)::uuid, split_part(substr(name, 2), ':', 1), to_timestamp(creation_ts),
           CASE WHEN locked THEN to_timestamp(creation_ts) END, CASE WHEN deactivated <> 0 THEN to_timestamp(creation_ts) END, admin <> 0, is_guest <> 0`),
       },
       {
         name: 'passwords',
-        table: 'user_passwords',
-        columns: 'user_password_id, user_id, hashed_password, created_at, version',
+        target: enc.passwords,
         query: migrate('users', `md5('p' || name)::uuid, md5(name)::uuid, password_hash, to_timestamp(creation_ts), 1`, `password_hash <> ''`),
       },
       {
         name: 'emails',
-        table: 'user_emails',
-        columns: 'user_email_id, user_id, email, created_at',
+        target: enc.emails,
         query: migrate('threepids', `md5(medium || address)::uuid, md5(user_id)::uuid, address, ${ts('added_at')}`, `medium = 'email'`),
       },
       {
         name: 'other third-party IDs',
-        table: 'user_unsupported_third_party_ids',
-        columns: 'user_id, medium, address, created_at',
+        target: enc.unsupportedThreepids,
         query: migrate('threepids', `md5(user_id)::uuid, medium, address, ${ts('added_at')}`, `medium <> 'email'`),
       },
       {
         name: 'upstream links',
-        table: 'upstream_oauth_links',
-        columns: 'upstream_oauth_link_id, user_id, upstream_oauth_provider_id, subject, created_at',
+        target: enc.upstreamLinks,
         query: migrate('externalIds', `md5(auth_provider || external_id)::uuid, md5(user_id)::uuid, ${provider}, external_id, to_timestamp(creation_ts)`),
       },
       {
         name: 'devices',
-        table: 'compat_sessions',
-        columns: 'compat_session_id, user_id, device_id, human_name, created_at, is_synapse_admin, last_active_at, last_active_ip, user_agent',
+        target: enc.sessions,
         query: migrate('devices', `md5(user_id || device_id)::uuid, md5(user_id)::uuid, device_id, display_name, ${ts(`coalesce(ts, ${now})`)}, admin <> 0,
           ${ts('last_seen')}, CASE WHEN ${validIpSql('ip', version)} THEN ip::inet END, user_agent`),
       },
       {
         name: 'deviceless sessions',
-        table: 'compat_sessions',
-        columns: 'compat_session_id, user_id, device_id, created_at, is_synapse_admin',
-        query: migrate('devicelessTokens', `md5(user_id || 'd' || id)::uuid, md5(user_id)::uuid, NULL, ${ts(`coalesce(last_validated, ${now})`)}, false`),
+        target: enc.sessions,
+        query: migrate('devicelessTokens', `md5(user_id || 'd' || id)::uuid, md5(user_id)::uuid, NULL, NULL, ${ts(`coalesce(last_validated, ${now})`)}, false, NULL, NULL, NULL`),
       },
       {
         name: 'access tokens',
-        table: 'compat_access_tokens',
-        columns: 'compat_access_token_id, compat_session_id, access_token, created_at, expires_at',
+        target: enc.accessTokens,
         query: migrate('accessTokens', `md5('a' || id)::uuid, md5(user_id || coalesce(device_id, 'd' || id))::uuid, token, ${ts(`coalesce(last_validated, ${now})`)}, ${ts('valid_until_ms')}`),
       },
       {
         name: 'refreshable access tokens',
-        table: 'compat_access_tokens',
-        columns: 'compat_access_token_id, compat_session_id, access_token, created_at, expires_at',
+        target: enc.accessTokens,
         query: migrate('refreshPairs', `md5('a' || at_id)::uuid, md5(user_id || device_id)::uuid, at_token, ${ts(`coalesce(last_validated, ${now})`)}, ${ts('valid_until_ms')}`),
       },
       {
         name: 'refresh tokens',
-        table: 'compat_refresh_tokens',
-        columns: 'compat_refresh_token_id, compat_session_id, compat_access_token_id, refresh_token, created_at',
+        target: enc.refreshTokens,
         query: migrate('refreshPairs', `md5('r' || rt_id)::uuid, md5(user_id || device_id)::uuid, md5('a' || at_id)::uuid, rt_token, ${ts(`coalesce(last_validated, ${now})`)}`),
       },
     ];
@@ -104,9 +97,9 @@ export async function measureFloor(synapseUrl: string, masUrl: string, serverNam
     const results: FloorResult['steps'] = [];
     for (const step of steps) {
       const t0 = performance.now();
-      const sink = mas.query(pgCopy.from(`COPY ${step.table} (${step.columns}) FROM STDIN`));
+      const sink = mas.query(pgCopy.from(`COPY ${step.target.table} (${step.target.columns.join(', ')}) FROM STDIN`));
       await pipeline(synapse.query(pgCopy.to(`COPY (${step.query}) TO STDOUT`)), sink);
-      results.push({ name: step.name, table: step.table, rows: sink.rowCount, ms: performance.now() - t0 });
+      results.push({ name: step.name, table: step.target.table, rows: sink.rowCount, ms: performance.now() - t0 });
     }
     const r0 = performance.now();
     for (const o of paused) await restoreObject(mas, o);
