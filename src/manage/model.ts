@@ -1,0 +1,88 @@
+// The data `manage` works on and reports, shared by both backends (MAS database, MAS admin API) and by
+// the commands written over them. Ids are ULID strings (26 Crockford characters, upper case) on both
+// backends; the database backend converts to and from PostgreSQL uuid at its edge.
+import type { Secret } from '../secret.js';
+
+export interface MasUser {
+  id: string;
+  username: string;
+  /** RFC 3339 timestamps. */
+  createdAt: string;
+  lockedAt: string | null;
+  deactivatedAt: string | null;
+  /** MAS `can_request_admin` (`admin` in the admin API). */
+  admin: boolean;
+}
+
+/** A user as the operator named it on the command line or in a file. */
+export interface UserRef {
+  /** Exactly what was given, for messages. */
+  input: string;
+  /** The localpart to look up (case-insensitively, as MAS does). */
+  username: string;
+  /** Set when the input looks like a MAS user id; looked up as an id first, then as a username. */
+  id?: string;
+}
+
+export interface MasEmail {
+  id: string;
+  userId: string;
+  email: string;
+}
+
+export interface MasUpstreamProvider {
+  id: string;
+  enabled: boolean;
+  /** For messages: human name, or issuer. */
+  label?: string;
+}
+
+export interface MasUpstreamLink {
+  id: string;
+  providerId: string;
+  subject: string;
+  userId: string | null;
+  humanAccountName: string | null;
+}
+
+export interface ActiveSessions {
+  /** Session ids of each kind that are not finished. */
+  compat: string[];
+  oauth2: string[];
+  browser: string[];
+}
+
+export interface NewUser {
+  username: string;
+  displayName?: string;
+  /** Already hashed by the caller on the database backend; plain for the admin API. */
+  password?: Secret;
+  /** Ask the admin API not to check the localpart with the homeserver (db: nothing to ask). */
+  skipHomeserverCheck: boolean;
+  admin: boolean;
+  emails: string[];
+  upstream: Array<{ providerId: string; subject: string }>;
+}
+
+/** What one command did (or, with --dry-run, would do) to one subject (a user, an address, a link). */
+export type ItemStatus = 'changed' | 'unchanged' | 'would-change' | 'failed';
+
+export interface ItemResult {
+  /** The subject as the operator gave it: "alice", "alice alice@example.com". */
+  subject: string;
+  status: ItemStatus;
+  /** One sentence: "locked", "already an admin", "user not found (closest: alicia)". */
+  message: string;
+  /** Jobs scheduled for the MAS worker (db backend) or by MAS itself (api backend). */
+  jobs?: string[];
+  details?: Record<string, unknown>;
+}
+
+export interface ManageResult {
+  command: string;
+  backend: 'api' | 'db';
+  dryRun: boolean;
+  items: ItemResult[];
+  /** Lines of a listing (list-admins), already data, rendered by src/report. */
+  listing?: unknown;
+}
