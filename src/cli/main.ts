@@ -7,7 +7,7 @@ import { Output, type Streams } from '../report/output.js';
 import { scrubSecrets } from '../secret.js';
 import { registerConfigCommands } from './config.js';
 import { registerDoctorCommand } from './doctor.js';
-import { registerNotBuilt } from './not-built.js';
+import { registerManageCommands } from './manage.js';
 import { globalOptions } from './options.js';
 import { registerSyn2masCommands } from './syn2mas.js';
 import { VERSION } from './version.js';
@@ -50,7 +50,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerConfigCommands(program, ctx);
   registerSyn2masCommands(program, ctx);
   registerDoctorCommand(program, ctx);
-  registerNotBuilt(program);
+  registerManageCommands(program, ctx);
   return program;
 }
 
@@ -127,5 +127,5 @@ function debugTrace(error: unknown): string {
 }
 
 function defaultStreams(): Streams {
-  return { stdout: process.stdout, stderr: process.stderr, env: process.env };
+  return { stdout: process.stdout, stderr: process.stderr, env: process.env, stdin: process.stdin };
 }

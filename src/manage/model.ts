@@ -59,6 +59,8 @@ export interface NewUser {
   password?: Secret;
   /** Ask the admin API not to check the localpart with the homeserver (db: nothing to ask). */
   skipHomeserverCheck: boolean;
+  /** admin API: skip_password_check on set-password (the database backend checks nothing). */
+  ignorePasswordComplexity?: boolean;
   admin: boolean;
   emails: string[];
   upstream: Array<{ providerId: string; subject: string }>;
@@ -83,6 +85,11 @@ export interface ManageResult {
   backend: 'api' | 'db';
   dryRun: boolean;
   items: ItemResult[];
+  /**
+   * Set when nothing was written because some item failed: a command is all or nothing, so one bad
+   * line of a file leaves the others unapplied too (fix it and run the command again).
+   */
+  aborted?: string;
   /** Lines of a listing (list-admins), already data, rendered by src/report. */
   listing?: unknown;
 }

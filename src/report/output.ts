@@ -8,6 +8,18 @@ export interface Streams {
   stdout: { write(text: string): unknown; isTTY?: boolean };
   stderr: { write(text: string): unknown; isTTY?: boolean };
   env: NodeJS.ProcessEnv;
+  /** Where passwords come from (--password-stdin, or a prompt on a terminal). */
+  stdin?: PasswordSource;
+}
+
+/** The part of process.stdin that password input uses. */
+export interface PasswordSource extends AsyncIterable<Buffer | string> {
+  isTTY?: boolean;
+  setRawMode?(mode: boolean): unknown;
+  on?(event: 'data', listener: (chunk: Buffer | string) => void): unknown;
+  removeListener?(event: 'data', listener: (chunk: Buffer | string) => void): unknown;
+  pause?(): unknown;
+  resume?(): unknown;
 }
 
 export interface OutputOptions {
@@ -60,11 +72,20 @@ export class Output {
     this.streams.stderr.write(`${scrubSecrets(text)}\n`);
   }
 
-  /** The one JSON document of a --json run. */
-  writeJson(doc: unknown): void {
+  /**
+   * The one JSON document of a --json run. `reveal` is the one secret the operator asked for (a token
+   * just issued): it goes to stdout under that key instead of being scrubbed like every other.
+   */
+  writeJson(doc: unknown, reveal?: { key: string; value: string }): void {
     if (this.#jsonWritten) throw new Error('a second JSON document was about to be written');
     this.#jsonWritten = true;
-    this.streams.stdout.write(`${scrubSecrets(JSON.stringify(doc, null, 2))}\n`);
+    let text = scrubSecrets(JSON.stringify(doc, null, 2));
+    if (reveal !== undefined) {
+      const placeholder = `${JSON.stringify(reveal.key)}: null`;
+      if (!text.includes(placeholder)) throw new Error(`writeJson: the document has no "${reveal.key}": null to fill`);
+      text = text.replace(placeholder, `${JSON.stringify(reveal.key)}: ${JSON.stringify(reveal.value)}`);
+    }
+    this.streams.stdout.write(`${text}\n`);
   }
 
   get jsonWritten(): boolean {

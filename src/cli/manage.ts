@@ -1,0 +1,422 @@
+// `mas-tool manage ...`: operator commands after the migration. This file parses flags, opens a
+// backend (the MAS admin API or the MAS database), calls the command in src/manage/commands and
+// renders what it did. Exit codes: 0 done (or already so), 10 an item failed and nothing was changed,
+// 1 could not run, 2 usage.
+import type { Command } from 'commander';
+import { UsageError } from '../errors.js';
+import type { ManageContext } from '../manage/commands/context.js';
+import type { ManageBackend, DatabaseOnlyBackend } from '../manage/backend.js';
+import type { ManageResult } from '../manage/model.js';
+import type { Secret } from '../secret.js';
+import type { CliContext } from './main.js';
+import { EXIT } from './main.js';
+import { addMasConfigOption, addSynapseConfigOption, addSynapseDatabaseUriOption, collect } from './options.js';
+
+interface GroupFlags {
+  config?: string[];
+  via?: string;
+  adminApiUrl?: string;
+  dryRun?: boolean;
+  timeout: string;
+  caFile?: string;
+}
+
+type Output = ReturnType<CliContext['output']>;
+
+interface Needs {
+  /** The admin API has no endpoint for this command. */
+  dbOnly?: boolean;
+}
+
+/** Loads the MAS config, picks and opens the backend, runs `work`, closes everything. */
+async function withManage<T>(ctx: CliContext, cmd: Command, needs: Needs, work: (m: ManageContext) => Promise<T>): Promise<T> {
+  const flags = cmd.optsWithGlobals<GroupFlags>();
+  if (flags.via !== undefined && flags.via !== 'api' && flags.via !== 'db') throw new UsageError(`--via ${flags.via}: choose api or db.`, { hint: 'api uses the MAS admin API, db writes the MAS database.' });
+  const { loadMasConfigFiles, resolveMasConfigPaths } = await import('../config/read.js');
+  const { parseMasConfig } = await import('../config/mas.js');
+  const { readSecretSource } = await import('../config/secret-source.js');
+  const { createHttpClient } = await import('../http/client.js');
+  const { findAdminClient } = await import('../manage/api/backend.js');
+  const mas = parseMasConfig(loadMasConfigFiles(resolveMasConfigPaths(flags.config ?? [], ctx.streams.env)));
+  const timeout = Number(flags.timeout);
+  if (!Number.isFinite(timeout) || timeout <= 0) throw new UsageError(`--timeout must be a positive number of seconds (got "${flags.timeout}").`);
+  const name = cmd.name();
+  if (flags.via === 'api' && needs.dbOnly === true) {
+    throw new UsageError(`${name} has no MAS admin API endpoint; it needs the MAS database.`, { hint: `Run it with --via db (the database in the MAS config's database section must be reachable).` });
+  }
+  const admin = findAdminClient(mas);
+  const via = flags.via ?? (needs.dbOnly === true || admin.client === undefined ? 'db' : 'api');
+  if (via === 'api' && admin.client === undefined) {
+    throw new UsageError(`--via api needs an admin client in the MAS config: ${admin.reason ?? 'none is configured'}.`, {
+      hint: 'Add a client with a client_secret under `clients` and list its client_id in policy.data.admin_clients (and serve the adminapi resource), or use --via db.',
+    });
+  }
+  const http = createHttpClient({ timeoutMs: timeout * 1000, ...(flags.caFile !== undefined ? { caFile: flags.caFile } : {}) });
+  let backend: ManageBackend | undefined;
+  try {
+    if (via === 'api') {
+      const { openApiBackend } = await import('../manage/api/backend.js');
+      backend = await openApiBackend({ mas, http, timeoutMs: timeout * 1000, ...(flags.adminApiUrl !== undefined ? { adminApiUrl: flags.adminApiUrl } : {}) });
+    } else {
+      const { openDatabaseBackend } = await import('../manage/db/backend.js');
+      const { masTarget } = await import('../db/connection.js');
+      backend = await openDatabaseBackend(masTarget(mas, ctx.streams.env));
+    }
+    const m: ManageContext = { backend, mas, serverName: mas.matrix.homeserver, dryRun: flags.dryRun === true };
+    if (mas.matrix.secret !== undefined) m.homeserver = { endpoint: mas.matrix.endpoint, secret: readSecretSource(mas.matrix.secret, 'trim'), http };
+    return await work(m);
+  } finally {
+    await backend?.close();
+    await http.close();
+  }
+}
+
+function finish(ctx: CliContext, out: Output, result: ManageResult, token?: Secret): void {
+  const code = result.items.some((i) => i.status === 'failed') ? EXIT.errors : EXIT.ok;
+  ctx.exitCode = code;
+  renderResult(out, result, code, token);
+}
+
+let renderers: typeof import('../report/manage.js') | undefined;
+
+function renderResult(out: Output, result: ManageResult, code: number, token?: Secret): void {
+  const r = renderers!;
+  if (out.json) {
+    const doc = r.manageJson(result, code);
+    if (token !== undefined) out.writeJson({ ...doc, token: null }, { key: 'token', value: token.reveal() });
+    else out.writeJson(doc);
+    return;
+  }
+  // The token alone on stdout, so that `TOKEN=$(mas-tool manage issue-compat-token ...)` works; what
+  // happened goes to stderr with everything else.
+  if (token !== undefined) {
+    r.renderManage(result, out.errPaint).forEach((l) => out.note(l));
+    out.writeStdout(`${token.reveal()}\n`);
+    return;
+  }
+  out.print(r.renderManage(result, out.paint).join('\n'));
+}
+
+async function loadRenderers(): Promise<void> {
+  renderers ??= await import('../report/manage.js');
+}
+
+/** Users from arguments, or from --from-file (one per line, or CSV with a `user` column). */
+async function usersFrom(args: readonly string[], fromFile: string | undefined): Promise<string[]> {
+  if (fromFile === undefined) {
+    if (args.length === 0) throw new UsageError('Name at least one user, or give --from-file.');
+    return [...args];
+  }
+  if (args.length > 0) throw new UsageError('Give users either as arguments or with --from-file, not both.');
+  const { readInputFile } = await import('../manage/input-file.js');
+  return (await readInputFile(fromFile, { required: ['user'] })).map((r) => r.user!);
+}
+
+async function readPassword(ctx: CliContext, fromStdin: boolean | undefined, what: string): Promise<Secret> {
+  const { readPasswordFromStdin, promptPassword } = await import('./password-input.js');
+  return fromStdin === true ? readPasswordFromStdin(ctx.streams.stdin) : promptPassword(ctx.streams.stdin, ctx.streams.stderr, what);
+}
+
+const truthy = (v: string | undefined): boolean => v !== undefined && /^(1|true|yes|y|admin)$/i.test(v.trim());
+
+export function registerManageCommands(program: Command, ctx: CliContext): void {
+  const manage = program
+    .command('manage')
+    .description('Operator commands after migration: users, emails, admins, sessions (over the MAS admin API or the MAS database)')
+    .option('--via <backend>', 'api (the MAS admin API; default when the MAS config has an admin client) or db (the MAS database)')
+    .option('--admin-api-url <url>', 'the admin API base (default: http.public_base + api/admin/v1)')
+    .option('--dry-run', 'say what would change, change nothing')
+    .option('--timeout <seconds>', 'per-request timeout for the admin API and the homeserver', '10')
+    .option('--ca-file <pem>', 'also trust the CAs in this PEM file (a private CA)');
+  addMasConfigOption(manage);
+  manage.configureHelp({ showGlobalOptions: true });
+
+  const action =
+    <A extends unknown[]>(needs: Needs, run: (m: ManageContext, ...args: A) => Promise<ManageResult>) =>
+    async (...args: unknown[]): Promise<void> => {
+      const cmd = args[args.length - 1] as Command;
+      const out = ctx.output(cmd);
+      await loadRenderers();
+      const result = await withManage(ctx, cmd, needs, (m) => run(m, ...(args.slice(0, -1) as A)));
+      finish(ctx, out, result);
+    };
+
+  manage
+    .command('register-user')
+    .description('create a MAS user (the homeserver is asked whether the name is free; the MAS worker creates it there)')
+    .argument('[username]', 'localpart (or @localpart:server)')
+    .option('--password-stdin', 'read the password from standard input')
+    .option('--password-prompt', 'ask for the password on the terminal')
+    .option('--email <address>', 'an email address (repeatable)', collect)
+    .option('--admin', 'allow the user to request admin rights')
+    .option('--display-name <name>', 'display name on the homeserver')
+    .option('--upstream <provider:subject>', 'link to an upstream (SSO) account; provider by id, synapse_idp_id or name (repeatable)', collect)
+    .option('--skip-homeserver-check', 'do not ask the homeserver whether the name is free (to adopt a Synapse-only account)')
+    .option('--if-not-exists', 'an existing user is not an error (reported as unchanged)')
+    .option('--ignore-complexity', 'accept a password below passwords.minimum_complexity')
+    .option('--from-file <file>', 'register many: CSV with columns user, email (a;b), display_name, admin, provider, subject')
+    .action(
+      action<[string | undefined, RegisterFlags]>({}, async (m, username, flags) => {
+        const { registerUsers } = await import('../manage/commands/register.js');
+        const options = { skipHomeserverCheck: flags.skipHomeserverCheck === true, ifNotExists: flags.ifNotExists === true, ignoreComplexity: flags.ignoreComplexity === true };
+        if (flags.fromFile !== undefined) {
+          if (username !== undefined) throw new UsageError('Give a username or --from-file, not both.');
+          if (flags.passwordStdin || flags.passwordPrompt) throw new UsageError('Bulk registration sets no passwords; users log in through an upstream provider or set one later (set-password).');
+          const { readInputFile, splitList } = await import('../manage/input-file.js');
+          const rows = await readInputFile(flags.fromFile, { required: ['user'], optional: ['email', 'display_name', 'admin', 'provider', 'subject'] });
+          return registerUsers(
+            m,
+            rows.map((r) => ({
+              username: r.user!,
+              emails: splitList(r.email),
+              admin: truthy(r.admin),
+              upstream: r.provider !== undefined && r.subject !== undefined ? [`${r.provider}:${r.subject}`] : [],
+              ...(r.display_name !== undefined ? { displayName: r.display_name } : {}),
+            })),
+            options,
+          );
+        }
+        if (username === undefined) throw new UsageError('Name the user to register, or give --from-file.');
+        if (flags.passwordStdin && flags.passwordPrompt) throw new UsageError('Choose --password-stdin or --password-prompt, not both.');
+        const password = flags.passwordStdin || flags.passwordPrompt ? await readPassword(ctx, flags.passwordStdin, `Password for ${username}`) : undefined;
+        return registerUsers(
+          m,
+          [{ username, emails: flags.email ?? [], admin: flags.admin === true, upstream: flags.upstream ?? [], ...(flags.displayName !== undefined ? { displayName: flags.displayName } : {}), ...(password ? { password } : {}) }],
+          options,
+        );
+      }),
+    );
+
+  const emailCommand = (name: string, description: string, bulk: boolean, run: 'add' | 'remove') => {
+    const c = manage.command(name).description(description).argument('[user]').argument('[email]');
+    if (bulk) c.option('--from-file <file>', 'CSV with columns user, email');
+    c.action(
+      action<[string | undefined, string | undefined, { fromFile?: string }]>({}, async (m, user, email, flags) => {
+        const commands = await import('../manage/commands/emails.js');
+        let rows: Array<{ user: string; email: string }>;
+        if (flags.fromFile !== undefined) {
+          if (user !== undefined) throw new UsageError('Give USER EMAIL or --from-file, not both.');
+          const { readInputFile, splitList } = await import('../manage/input-file.js');
+          rows = (await readInputFile(flags.fromFile, { required: ['user', 'email'] })).flatMap((r) => splitList(r.email).map((e) => ({ user: r.user!, email: e })));
+        } else {
+          if (user === undefined || email === undefined) throw new UsageError(`${name} needs USER and EMAIL.`);
+          rows = [{ user, email }];
+        }
+        return run === 'add' ? commands.addEmails(m, rows, name) : commands.removeEmails(m, rows);
+      }),
+    );
+  };
+  emailCommand('add-email', "add a confirmed email address to a user (and to the user's homeserver account)", true, 'add');
+  emailCommand('verify-email', 'the same as add-email: MAS only keeps confirmed addresses', true, 'add');
+  emailCommand('remove-email', 'remove an email address from a user', false, 'remove');
+
+  for (const admin of [true, false]) {
+    manage
+      .command(admin ? 'set-admin' : 'unset-admin')
+      .description(admin ? 'allow users to request admin rights (can_request_admin)' : 'stop users from requesting admin rights')
+      .argument('[users...]')
+      .option('--from-file <file>', 'users, one per line (or CSV with a user column)')
+      .action(
+        action<[string[], { fromFile?: string }]>({}, async (m, users, flags) => {
+          const { setAdmin } = await import('../manage/commands/account.js');
+          return setAdmin(m, await usersFrom(users, flags.fromFile), admin);
+        }),
+      );
+  }
+
+  const listAdmins = manage.command('list-admins').description("who may request admin rights: MAS's flag, policy.data.admin_users, and with --synapse-config Synapse's admins and the differences");
+  addSynapseConfigOption(listAdmins, false);
+  addSynapseDatabaseUriOption(listAdmins);
+  listAdmins.action(
+    action<[SynapseFlags]>({}, async (m, flags) => {
+      const { listAdmins: list } = await import('../manage/commands/admins.js');
+      const synapse = flags.synapseConfig !== undefined || flags.synapseDatabaseUri !== undefined ? await readSynapse(ctx, flags, m.serverName) : undefined;
+      return list(m, synapse);
+    }),
+  );
+
+  const restore = manage.command('restore-admins').description("give can_request_admin to every user who is an admin in Synapse's database (repairs migrations that lost it)");
+  addSynapseConfigOption(restore, true);
+  addSynapseDatabaseUriOption(restore);
+  restore.action(
+    action<[SynapseFlags]>({}, async (m, flags) => {
+      const { restoreAdmins } = await import('../manage/commands/admins.js');
+      return restoreAdmins(m, await readSynapse(ctx, flags, m.serverName));
+    }),
+  );
+
+  manage
+    .command('set-password')
+    .description('set a new password (asked on the terminal, or read with --password-stdin)')
+    .argument('<user>')
+    .option('--password-stdin', 'read the password from standard input')
+    .option('--ignore-complexity', 'accept a password below passwords.minimum_complexity')
+    .action(
+      action<[string, { passwordStdin?: boolean; ignoreComplexity?: boolean }]>({}, async (m, user, flags) => {
+        const { setPassword } = await import('../manage/commands/password.js');
+        const password = await readPassword(ctx, flags.passwordStdin, `New password for ${user}`);
+        return setPassword(m, user, password, { ignoreComplexity: flags.ignoreComplexity === true });
+      }),
+    );
+
+  manage
+    .command('lock')
+    .description('lock users: their sessions stop working, the homeserver is told')
+    .argument('[users...]')
+    .option('--deactivate', 'also deactivate them (on the homeserver too; nothing is erased)')
+    .option('--from-file <file>', 'users, one per line (or CSV with a user column)')
+    .action(
+      action<[string[], { deactivate?: boolean; fromFile?: string }]>({}, async (m, users, flags) => {
+        const { lock } = await import('../manage/commands/account.js');
+        return lock(m, await usersFrom(users, flags.fromFile), { deactivate: flags.deactivate === true });
+      }),
+    );
+
+  manage
+    .command('unlock')
+    .description('unlock users')
+    .argument('[users...]')
+    .option('--reactivate', 'also reactivate deactivated users (and unlock them, unlike mas-cli)')
+    .option('--from-file <file>', 'users, one per line (or CSV with a user column)')
+    .action(
+      action<[string[], { reactivate?: boolean; fromFile?: string }]>({}, async (m, users, flags) => {
+        const { unlock } = await import('../manage/commands/account.js');
+        return unlock(m, await usersFrom(users, flags.fromFile), { reactivate: flags.reactivate === true });
+      }),
+    );
+
+  manage
+    .command('deactivate')
+    .description('deactivate users: sessions end, emails go, the homeserver account is deactivated')
+    .argument('<users...>')
+    .option('--erase', 'also erase them on the homeserver (GDPR erasure)')
+    .action(
+      action<[string[], { erase?: boolean }]>({}, async (m, users, flags) => {
+        const { deactivate } = await import('../manage/commands/account.js');
+        return deactivate(m, users, { erase: flags.erase === true });
+      }),
+    );
+
+  manage
+    .command('reactivate')
+    .description('reactivate deactivated users (they stay locked if locked: see unlock --reactivate)')
+    .argument('<users...>')
+    .action(
+      action<[string[]]>({}, async (m, users) => {
+        const { reactivate } = await import('../manage/commands/account.js');
+        return reactivate(m, users);
+      }),
+    );
+
+  manage
+    .command('kill-sessions')
+    .description("end all of a user's sessions (compatibility, OAuth 2.0, browser); Synapse then drops the devices")
+    .argument('<user>')
+    .action(
+      action<[string]>({}, async (m, user) => {
+        const { killSessions } = await import('../manage/commands/sessions.js');
+        return killSessions(m, user);
+      }),
+    );
+
+  manage
+    .command('issue-compat-token')
+    .description('issue a never-expiring compatibility access token (printed alone on stdout); needs the MAS database')
+    .argument('<user>')
+    .option('--device-id <id>', 'the device to create (default: a random one)')
+    .option('--synapse-admin', 'make it a Synapse admin token (needs --yes-i-want-to-grant-synapse-admin-privileges)')
+    .option('--yes-i-want-to-grant-synapse-admin-privileges', 'confirm --synapse-admin')
+    .action(async (user: string, flags: { deviceId?: string; synapseAdmin?: boolean; yesIWantToGrantSynapseAdminPrivileges?: boolean }, cmd: Command) => {
+      const out = ctx.output(cmd);
+      if (flags.synapseAdmin && !flags.yesIWantToGrantSynapseAdminPrivileges) {
+        throw new UsageError('--synapse-admin gives the token full control of the homeserver; confirm with --yes-i-want-to-grant-synapse-admin-privileges.');
+      }
+      await loadRenderers();
+      const { issueCompatToken } = await import('../manage/commands/sessions.js');
+      const issued = await withManage(ctx, cmd, { dbOnly: true }, (m) =>
+        issueCompatToken(m as ManageContext & { backend: DatabaseOnlyBackend }, user, { synapseAdmin: flags.synapseAdmin === true, ...(flags.deviceId !== undefined ? { deviceId: flags.deviceId } : {}) }),
+      );
+      finish(ctx, out, issued.result, issued.token);
+    });
+
+  manage
+    .command('link-upstream')
+    .description('link a user to an upstream (SSO) account, so their first SSO login lands in this account')
+    .argument('[user]')
+    .argument('[provider]', 'provider id, synapse_idp_id or name')
+    .argument('[subject]', "the user's subject (sub) at the provider")
+    .option('--from-file <file>', 'CSV with columns user, provider, subject')
+    .action(
+      action<[string | undefined, string | undefined, string | undefined, { fromFile?: string }]>({}, async (m, user, provider, subject, flags) => {
+        const { linkUpstream } = await import('../manage/commands/links.js');
+        if (flags.fromFile !== undefined) {
+          if (user !== undefined) throw new UsageError('Give USER PROVIDER SUBJECT or --from-file, not both.');
+          const { readInputFile } = await import('../manage/input-file.js');
+          const rows = await readInputFile(flags.fromFile, { required: ['user', 'provider', 'subject'] });
+          return linkUpstream(m, rows.map((r) => ({ user: r.user!, provider: r.provider!, subject: r.subject! })));
+        }
+        if (user === undefined || provider === undefined || subject === undefined) throw new UsageError('link-upstream needs USER PROVIDER SUBJECT, or --from-file.');
+        return linkUpstream(m, [{ user, provider, subject }]);
+      }),
+    );
+
+  manage
+    .command('unlink-upstream')
+    .description("remove a user's link to an upstream provider (all of them for that provider, or the one SUBJECT)")
+    .argument('<user>')
+    .argument('<provider>')
+    .argument('[subject]')
+    .action(
+      action<[string, string, string | undefined]>({}, async (m, user, provider, subject) => {
+        const { unlinkUpstream } = await import('../manage/commands/links.js');
+        return unlinkUpstream(m, { user, provider, ...(subject !== undefined ? { subject } : {}) });
+      }),
+    );
+
+  manage
+    .command('provision-all-users')
+    .description('schedule provision-user for every MAS user, so the worker pushes emails, lock state and names to the homeserver; needs the MAS database')
+    .action(
+      action<[]>({ dbOnly: true }, async (m) => {
+        const { provisionAllUsers } = await import('../manage/commands/sessions.js');
+        return provisionAllUsers(m as ManageContext & { backend: DatabaseOnlyBackend });
+      }),
+    );
+}
+
+interface RegisterFlags {
+  passwordStdin?: boolean;
+  passwordPrompt?: boolean;
+  email?: string[];
+  admin?: boolean;
+  displayName?: string;
+  upstream?: string[];
+  skipHomeserverCheck?: boolean;
+  ifNotExists?: boolean;
+  ignoreComplexity?: boolean;
+  fromFile?: string;
+}
+
+interface SynapseFlags {
+  synapseConfig?: string[];
+  synapseDatabaseUri?: string;
+}
+
+/** Synapse's admins, read from its database in a read-only snapshot. */
+async function readSynapse(ctx: CliContext, flags: SynapseFlags, serverName: string) {
+  const { loadSynapseConfigFiles } = await import('../config/read.js');
+  const { parseSynapseConfig } = await import('../config/synapse.js');
+  const { synapseTarget, connect } = await import('../db/connection.js');
+  const { readSynapseAdmins } = await import('../manage/synapse-admins.js');
+  if (flags.synapseConfig === undefined) throw new UsageError('--synapse-database-uri needs --synapse-config too (for the server name and the rest of the Synapse settings).');
+  const synapse = parseSynapseConfig(loadSynapseConfigFiles(flags.synapseConfig));
+  if (synapse.serverName !== serverName) {
+    throw new UsageError(`homeserver.yaml says server_name ${synapse.serverName}, the MAS config's matrix.homeserver is ${serverName}: these are not the same deployment.`);
+  }
+  const db = await connect(synapseTarget(synapse, flags.synapseDatabaseUri, ctx.streams.env));
+  try {
+    return await readSynapseAdmins(db, serverName);
+  } finally {
+    await db.end();
+  }
+}

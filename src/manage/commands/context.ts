@@ -1,0 +1,118 @@
+// What every manage command works with, and the two steps they share: resolving the users named on
+// the command line (all at once, with a "did you mean" for the missing ones), and running a plan
+// (decide per item from what MAS holds, then write the changes in one batch, or nothing at all).
+import { MasToolError } from '../../errors.js';
+import type { ParsedMasConfig } from '../../config/mas.js';
+import type { ManageBackend } from '../backend.js';
+import { explainUnavailable, isLocalpartAvailable, type HomeserverApi } from '../homeserver.js';
+import type { ItemResult, ManageResult, MasUser, UserRef } from '../model.js';
+import { parseUserRef } from '../user-ref.js';
+
+export interface ManageContext {
+  backend: ManageBackend;
+  mas: ParsedMasConfig;
+  /** matrix.homeserver */
+  serverName: string;
+  dryRun: boolean;
+  /** Synapse's MAS API, when matrix.secret is readable; asked only when a command needs it. */
+  homeserver?: HomeserverApi;
+}
+
+/** One item's decision before anything is written. */
+export type Decision<T> =
+  | { subject: string; kind: 'change'; change: T; message: string; jobs?: string[]; details?: Record<string, unknown> }
+  | { subject: string; kind: 'unchanged'; message: string; details?: Record<string, unknown> }
+  | { subject: string; kind: 'failed'; message: string; details?: Record<string, unknown> };
+
+/**
+ * Writes the changes of a plan in one call, or nothing when an item failed (then the result says
+ * why), or nothing on a dry run. The caller runs this inside backend.transaction with its reads.
+ */
+export async function applyPlan<T>(
+  ctx: ManageContext,
+  command: string,
+  decisions: ReadonlyArray<Decision<T>>,
+  write: (changes: T[]) => Promise<void>,
+): Promise<ManageResult> {
+  const failed = decisions.filter((d) => d.kind === 'failed').length;
+  const changes = decisions.flatMap((d) => (d.kind === 'change' ? [d.change] : []));
+  const applying = failed === 0 && !ctx.dryRun && changes.length > 0;
+  if (applying) await write(changes);
+  const items: ItemResult[] = decisions.map((d) => {
+    const status = d.kind === 'failed' ? 'failed' : d.kind === 'unchanged' ? 'unchanged' : applying ? 'changed' : 'would-change';
+    const item: ItemResult = { subject: d.subject, status, message: d.message };
+    if (d.kind === 'change' && d.jobs !== undefined && d.jobs.length > 0) item.jobs = d.jobs;
+    if (d.details !== undefined) item.details = d.details;
+    return item;
+  });
+  const result: ManageResult = { command, backend: ctx.backend.kind, dryRun: ctx.dryRun, items };
+  if (failed > 0) result.aborted = `${failed} of ${decisions.length} item${decisions.length === 1 ? '' : 's'} failed, so nothing was changed`;
+  return result;
+}
+
+export interface Resolved {
+  ref: UserRef;
+  user?: MasUser;
+  /** Why the user is not there, with the closest username or what the homeserver knows. */
+  missing?: string;
+}
+
+/** Resolves user names in one lookup; missing ones get a sentence saying what we know about them. */
+export async function resolveUsers(ctx: ManageContext, inputs: readonly string[]): Promise<Resolved[]> {
+  const refs = inputs.map((input) => parseUserRef(input, ctx.serverName));
+  const found = await ctx.backend.findUsers(refs);
+  const out: Resolved[] = [];
+  for (const ref of refs) {
+    const user = found.get(ref.input);
+    out.push(user !== undefined ? { ref, user } : { ref, missing: await whyMissing(ctx, ref) });
+  }
+  return out;
+}
+
+async function whyMissing(ctx: ManageContext, ref: UserRef): Promise<string> {
+  const base = `no user ${ref.username} in MAS`;
+  // Someone who exists only in Synapse is usually an application-service user (a bridge puppet), or
+  // one created through Synapse's admin API after the migration: say which, when Synapse can tell.
+  if (ctx.homeserver !== undefined && ref.id === undefined) {
+    const answer = await isLocalpartAvailable(ctx.homeserver, ref.username);
+    if (answer.kind === 'unavailable' && answer.errcode !== 'M_INVALID_USERNAME') {
+      const why = explainUnavailable(ref.username, answer);
+      return `${base}: ${why.message}. ${why.hint}`;
+    }
+  }
+  const similar = await ctx.backend.similarUsernames(ref.username, 3);
+  return similar.length > 0 ? `${base} (closest: ${similar.join(', ')})` : base;
+}
+
+/** For single-user commands: the user, or a clear error. */
+export async function resolveOne(ctx: ManageContext, input: string): Promise<MasUser> {
+  const [r] = await resolveUsers(ctx, [input]);
+  if (r?.user !== undefined) return r.user;
+  throw new MasToolError('MAS_TOOL_USER_NOT_FOUND', capitalise(r?.missing ?? `no user ${input} in MAS`) + '.', {
+    hint: 'Name the user as alice, @alice:server or its MAS id; `mas-tool manage list-admins` or the MAS admin UI lists users.',
+  });
+}
+
+export function capitalise(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+/** Decisions for a list of resolved users, with a failure for every missing one. */
+export function perUser<T>(
+  resolved: readonly Resolved[],
+  decide: (user: MasUser, ref: UserRef) => Decision<T>,
+): Array<Decision<T>> {
+  const seen = new Set<string>();
+  const out: Array<Decision<T>> = [];
+  for (const r of resolved) {
+    if (r.user === undefined) {
+      out.push({ subject: r.ref.input, kind: 'failed', message: r.missing ?? 'not found' });
+      continue;
+    }
+    // The same user twice (alice and @alice:server, or a repeated line) is done once.
+    if (seen.has(r.user.id)) continue;
+    seen.add(r.user.id);
+    out.push(decide(r.user, r.ref));
+  }
+  return out;
+}
