@@ -1,0 +1,80 @@
+// Who is a server admin in Synapse (users.admin), so that the admin flag can be carried over to MAS
+// (`can_request_admin`) or compared with it. Synapse may still be serving: the read runs in a
+// read-only repeatable-read transaction, which takes only ACCESS SHARE locks and cannot write.
+import type { Queryable } from '../db/queryable.js';
+import { DatabaseError } from '../errors.js';
+import { isLocal, localpart } from '../syn2mas/synapse-sql.js';
+
+export interface SynapseAdmin {
+  /** The full Matrix ID, as Synapse stores it. */
+  userId: string;
+  /** The part between '@' and the first ':' (what MAS calls the username, for a local user). */
+  localpart: string;
+  deactivated: boolean;
+  /** Registered by an application service (users.appservice_id is set); such users are not in MAS. */
+  appservice: boolean;
+  guest: boolean;
+  /** The ID is not on this server (by the first-':' rule the migration uses), so it has no MAS user. */
+  foreignServer: boolean;
+}
+
+interface AdminRow extends Record<string, unknown> {
+  name: string;
+  localpart: string;
+  local: boolean;
+  deactivated: boolean;
+  appservice: boolean;
+  guest: boolean;
+}
+
+// users.admin, deactivated and is_guest are smallints that Synapse reads as truthy: any non-zero
+// value counts, as it does in Synapse. Ordered by code point, not by the database's collation, so
+// the list reads the same on every server.
+const ADMINS_SQL = `
+  SELECT name,
+         ${localpart('name')} AS localpart,
+         ${isLocal('name')} AS local,
+         deactivated <> 0 AS deactivated,
+         appservice_id IS NOT NULL AS appservice,
+         is_guest <> 0 AS guest
+    FROM users
+   WHERE admin <> 0
+   ORDER BY name COLLATE "C"`;
+
+/**
+ * Synapse's server admins. `db` must be a connection of its own that is not inside a transaction:
+ * this opens and ends one.
+ */
+export async function readSynapseAdmins(db: Queryable, serverName: string): Promise<SynapseAdmin[]> {
+  let rows: AdminRow[];
+  try {
+    await db.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    try {
+      rows = (await db.query<AdminRow>(ADMINS_SQL, [serverName])).rows;
+      await db.query('COMMIT');
+    } catch (error) {
+      // Leave the connection usable (and out of the failed transaction) for the caller.
+      await db.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
+  } catch (cause) {
+    if (cause instanceof DatabaseError) throw cause;
+    if (cause instanceof Error && 'severity' in cause) {
+      const missingTable = (cause as { code?: unknown }).code === '42P01';
+      throw new DatabaseError(
+        'reading the server admins from the Synapse database',
+        cause,
+        missingTable ? { hint: 'This does not look like a Synapse database: check the database Synapse is configured with.' } : {},
+      );
+    }
+    throw cause;
+  }
+  return rows.map((r) => ({
+    userId: r.name,
+    localpart: r.localpart,
+    deactivated: r.deactivated,
+    appservice: r.appservice,
+    guest: r.guest,
+    foreignServer: !r.local,
+  }));
+}
