@@ -192,7 +192,7 @@ describe('manage lock / unlock / deactivate / reactivate --via db', () => {
     const r = await manage('lock', 'bob', 'alica', '--json');
     expect(r.code).toBe(10);
     const doc = JSON.parse(r.stdout);
-    expect(doc.aborted).toMatch(/nothing was changed/);
+    expect(doc.aborted).toBe('1 of 2 items failed');
     expect(doc.items.find((i: { subject: string }) => i.subject === 'alica').message).toMatch(/closest: alice/);
     expect(await jobsSince(mark)).toEqual([]);
     expect((await env.mas.client.query("SELECT locked_at FROM users WHERE username = 'bob'")).rows[0].locked_at).toBeNull();

@@ -46,7 +46,7 @@ export async function applyPlan<T>(
     return item;
   });
   const result: ManageResult = { command, backend: ctx.backend.kind, dryRun: ctx.dryRun, items };
-  if (failed > 0) result.aborted = `${failed} of ${decisions.length} item${decisions.length === 1 ? '' : 's'} failed, so nothing was changed`;
+  if (failed > 0) result.aborted = `${failed} of ${decisions.length} item${decisions.length === 1 ? '' : 's'} failed`;
   return result;
 }
 
@@ -91,6 +91,14 @@ export async function resolveOne(ctx: ManageContext, input: string): Promise<Mas
   throw new MasToolError('MAS_TOOL_USER_NOT_FOUND', capitalise(r?.missing ?? `no user ${input} in MAS`) + '.', {
     hint: 'Name the user as alice, @alice:server or its MAS id; `mas-tool manage list-admins` or the MAS admin UI lists users.',
   });
+}
+
+/** Usernames of users known only by id (the holder of an address, of a link), for messages. */
+export async function usernamesOf(ctx: ManageContext, ids: Iterable<string>): Promise<Map<string, string>> {
+  const unique = [...new Set(ids)];
+  if (unique.length === 0) return new Map();
+  const found = await ctx.backend.findUsers(unique.map((id) => ({ input: id, username: id, id })));
+  return new Map([...found.values()].map((u) => [u.id, u.username]));
 }
 
 export function capitalise(s: string): string {

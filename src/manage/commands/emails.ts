@@ -4,7 +4,7 @@
 // is refused, as the admin API does.
 import type { ManageResult, MasEmail } from '../model.js';
 import { validateEmail } from '../rules.js';
-import { applyPlan, resolveUsers, type Decision, type ManageContext } from './context.js';
+import { applyPlan, resolveUsers, usernamesOf, type Decision, type ManageContext } from './context.js';
 
 export interface EmailRow {
   user: string;
@@ -19,6 +19,7 @@ export async function addEmails(ctx: ManageContext, rows: readonly EmailRow[], c
     const userIds = resolved.flatMap((r) => (r.user ? [r.user.id] : []));
     const existing = await ctx.backend.findEmails({ userIds, emails: rows.map((r) => r.email.trim()) });
     const usernames = new Map(resolved.flatMap((r) => (r.user ? [[r.user.id, r.user.username] as const] : [])));
+    for (const [id, name] of await usernamesOf(ctx, existing.map((e) => e.userId).filter((id) => !usernames.has(id)))) usernames.set(id, name);
     const claimed = new Map<string, string>(); // address -> user id claiming it in this run
     const decisions: Array<Decision<{ userId: string; email: string }>> = [];
     rows.forEach((row, i) => {

@@ -3,7 +3,7 @@
 // the first SSO login instead of being offered a new one.
 import { MasToolError } from '../../errors.js';
 import type { ManageResult, MasUpstreamLink, MasUpstreamProvider } from '../model.js';
-import { applyPlan, resolveUsers, type Decision, type ManageContext } from './context.js';
+import { applyPlan, resolveUsers, usernamesOf, type Decision, type ManageContext } from './context.js';
 
 export interface LinkRow {
   user: string;
@@ -53,6 +53,8 @@ export async function linkUpstream(ctx: ManageContext, rows: readonly LinkRow[])
     });
     const links = pairs.length > 0 ? await ctx.backend.findLinks({ pairs }) : [];
     const owners = new Map(resolved.flatMap((r) => (r.user ? [[r.user.id, r.user.username] as const] : [])));
+    const linkOwners = links.flatMap((l) => (l.userId !== null && !owners.has(l.userId) ? [l.userId] : []));
+    for (const [id, name] of await usernamesOf(ctx, linkOwners)) owners.set(id, name);
     const claimed = new Map<string, string>();
     const decisions: Array<Decision<LinkChange>> = [];
     rows.forEach((row, i) => {
