@@ -1,6 +1,7 @@
-// The HTTP client of doctor: undici with a per-request timeout, redirects followed by hand so that an
-// Authorization header never follows a redirect to another origin, an optional private CA, and
-// failures turned into data (what went wrong, in one phrase) rather than exceptions.
+// The HTTP client of doctor and of manage's admin API backend: undici with a per-request timeout,
+// redirects followed by hand so that an Authorization header never follows a redirect to another
+// origin, an optional private CA, and failures turned into data (what went wrong, in one phrase)
+// rather than exceptions.
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
 import { Agent, request, type Dispatcher } from 'undici';
@@ -36,10 +37,12 @@ export interface HttpClientOptions {
   /** PEM file of extra trusted CAs (a private CA). */
   caFile?: string;
   maxRedirects?: number;
+  /** The User-Agent header (MAS logs it): which mas-tool command is asking. Default mas-tool-doctor. */
+  userAgent?: string;
 }
 
 export interface HttpRequest {
-  method?: 'GET' | 'POST';
+  method?: 'GET' | 'POST' | 'PUT' | 'DELETE';
   headers?: Record<string, string>;
   /** Sent only to the origin of the first URL; dropped when a redirect leaves it. */
   authorization?: string;
@@ -68,6 +71,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     keepAliveTimeout: 10,
   });
   const maxRedirects = options.maxRedirects ?? 5;
+  const userAgent = options.userAgent ?? 'mas-tool-doctor';
 
   return {
     async fetch(url, init = {}) {
@@ -76,7 +80,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       const origin = new URL(url).origin;
       for (let hop = 0; hop <= maxRedirects; hop++) {
         chain.push(current);
-        const headers: Record<string, string> = { 'user-agent': 'mas-tool-doctor', ...init.headers };
+        const headers: Record<string, string> = { 'user-agent': userAgent, ...init.headers };
         if (init.authorization !== undefined && new URL(current).origin === origin) headers.authorization = init.authorization;
         try {
           const res = await request(current, {

@@ -3,6 +3,9 @@
 // client_credentials for urn:mas:admin to allowed clients only (client_secret_basic or
 // client_secret_post, as each client is configured), and GET /api/admin/v1/site-config behind a
 // bearer token, with errors as {"errors":[{"title":...}]}. Every route may sit under a prefix.
+// More admin API routes plug in through `adminRoutes` (test/helpers/fake-mas-admin.ts); they get the
+// same bearer token check: tokens expire after `faults.tokenTtl` seconds, or all at once with
+// expireAllTokens().
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -22,7 +25,34 @@ export interface FakeMasFaults {
   serverName: string;
   /** Tokens the admin API accepts: all issued ones, or none (as if they were revoked at once). */
   acceptTokens: boolean;
+  /** expires_in of the tokens issued from now on, in seconds (MAS's default access_token_ttl: 300). */
+  tokenTtl: number;
 }
+
+/** One request to the fake, as it came: `query` is the decoded query string. */
+export interface FakeMasRequest {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  authorization: string | undefined;
+  body: string;
+}
+
+/** What an admin API route gets: the request, already authenticated, and the response to write. */
+export interface AdminRouteContext {
+  req: IncomingMessage;
+  res: ServerResponse;
+  query: URLSearchParams;
+  body: string;
+  /** The path as requested, e.g. /api/admin/v1/users?page[first]=3 (for links.self). */
+  self: string;
+}
+
+/**
+ * Finds the handler of an admin API route from the method and the raw path below /api/admin/v1
+ * (segments still percent-encoded); undefined when there is no such route.
+ */
+export type AdminRoutes = (method: string, path: string) => ((ctx: AdminRouteContext) => void) | undefined;
 
 export interface FakeMas {
   /** The issuer and public base: origin + prefix + '/'. */
@@ -34,7 +64,9 @@ export interface FakeMas {
   adminClients: Set<string>;
   /** Every access token issued. */
   tokens: string[];
-  requests: Array<{ method: string; path: string; authorization: string | undefined; body: string }>;
+  requests: FakeMasRequest[];
+  /** Every token issued so far expires now: the next admin API call with one gets 401 "Access token expired". */
+  expireAllTokens(): void;
   close(): Promise<void>;
 }
 
@@ -46,9 +78,11 @@ export interface FakeMasOptions {
   tls?: { key: string; cert: string };
   /** A listener prefix such as "/auth"; public_base then ends with it. */
   prefix?: string;
+  /** Admin API routes besides site-config. */
+  adminRoutes?: AdminRoutes;
 }
 
-function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers });
   res.end(JSON.stringify(body));
 }
@@ -60,10 +94,23 @@ const formDecode = (s: string): string => decodeURIComponent(s.replace(/\+/g, ' 
 
 export async function startFakeMas(options: FakeMasOptions): Promise<FakeMas> {
   const prefix = (options.prefix ?? '').replace(/\/+$/, '');
-  const faults: FakeMasFaults = { adminApiMissing: false, serverName: options.serverName, acceptTokens: true };
+  const faults: FakeMasFaults = { adminApiMissing: false, serverName: options.serverName, acceptTokens: true, tokenTtl: 300 };
   const tokens: string[] = [];
+  /** When each token stops being accepted (ms since the epoch). */
+  const expiry = new Map<string, number>();
   const requests: FakeMas['requests'] = [];
-  const fake = { url: '', origin: '', faults, clients: options.clients, adminClients: new Set(options.adminClients), tokens, requests } as Omit<FakeMas, 'close'>;
+  const fake = {
+    url: '',
+    origin: '',
+    faults,
+    clients: options.clients,
+    adminClients: new Set(options.adminClients),
+    tokens,
+    requests,
+    expireAllTokens() {
+      for (const t of tokens) expiry.set(t, 0);
+    },
+  } as Omit<FakeMas, 'close'>;
 
   const token = (req: IncomingMessage, res: ServerResponse, body: string): void => {
     const form = new URLSearchParams(body);
@@ -91,18 +138,40 @@ export async function startFakeMas(options: FakeMasOptions): Promise<FakeMas> {
     if (form.get('grant_type') !== 'client_credentials') return json(res, 400, { error: 'unsupported_grant_type' });
     const scope = (form.get('scope') ?? '').split(' ').filter((s) => s !== '');
     if (scope.length === 0 || scope.some((s) => s !== 'urn:mas:admin')) return json(res, 400, { error: 'invalid_scope', error_description: 'Only urn:mas:admin may be requested here' });
-    if (!fake.adminClients.has(client.clientId)) return json(res, 400, { error: 'invalid_scope', error_description: 'The request was denied by the policy' });
+    // MAS answers a policy denial with 403 and invalid_scope, the violations as the description.
+    if (!fake.adminClients.has(client.clientId)) return json(res, 403, { error: 'invalid_scope', error_description: 'client must be listed in admin_clients to request admin scope' });
     const issued = `mat_${randomBytes(18).toString('base64url')}`;
     tokens.push(issued);
-    json(res, 200, { access_token: issued, token_type: 'Bearer', expires_in: 300, scope: 'urn:mas:admin' });
+    expiry.set(issued, Date.now() + faults.tokenTtl * 1000);
+    json(res, 200, { access_token: issued, token_type: 'Bearer', expires_in: faults.tokenTtl, scope: 'urn:mas:admin' });
   };
 
-  const siteConfig = (req: IncomingMessage, res: ServerResponse): void => {
+  /** The admin API's bearer token check; false when it already answered with the error. */
+  const authenticate = (req: IncomingMessage, res: ServerResponse): boolean => {
     const header = req.headers.authorization;
-    if (header === undefined) return adminError(res, 400, 'Missing authorization header');
+    if (header === undefined) {
+      adminError(res, 400, 'Missing authorization header');
+      return false;
+    }
     const m = /^Bearer (.+)$/.exec(header);
-    if (m === null) return adminError(res, 400, 'Invalid authorization header');
-    if (!faults.acceptTokens || !tokens.includes(m[1] ?? '')) return adminError(res, 401, 'Unknown access token');
+    if (m === null) {
+      adminError(res, 400, 'Invalid authorization header');
+      return false;
+    }
+    const presented = m[1] ?? '';
+    const until = expiry.get(presented);
+    if (!faults.acceptTokens || until === undefined) {
+      adminError(res, 401, 'Unknown access token');
+      return false;
+    }
+    if (Date.now() >= until) {
+      adminError(res, 401, 'Access token expired');
+      return false;
+    }
+    return true;
+  };
+
+  const siteConfig = (res: ServerResponse): void => {
     json(res, 200, {
       server_name: faults.serverName,
       password_login_enabled: true,
@@ -125,8 +194,9 @@ export async function startFakeMas(options: FakeMasOptions): Promise<FakeMas> {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks).toString('utf8');
-      const full = new URL(req.url ?? '/', 'http://x').pathname;
-      requests.push({ method: req.method ?? 'GET', path: full, authorization: req.headers.authorization, body });
+      const parsed = new URL(req.url ?? '/', 'http://x');
+      const full = parsed.pathname;
+      requests.push({ method: req.method ?? 'GET', path: full, query: Object.fromEntries(parsed.searchParams), authorization: req.headers.authorization, body });
       const path = full.startsWith(`${prefix}/`) ? full.slice(prefix.length) : undefined;
       if (path === '/.well-known/openid-configuration' && req.method === 'GET') {
         return json(res, 200, {
@@ -144,9 +214,18 @@ export async function startFakeMas(options: FakeMasOptions): Promise<FakeMas> {
         });
       }
       if (path === '/oauth2/token' && req.method === 'POST') return token(req, res, body);
-      if (path !== undefined && path.startsWith('/api/admin/') && !faults.adminApiMissing) {
-        if (path === '/api/admin/v1/site-config' && req.method === 'GET') return siteConfig(req, res);
-        return adminError(res, 404, 'Not found');
+      if (path !== undefined && path.startsWith('/api/admin/v1/') && !faults.adminApiMissing) {
+        const method = req.method ?? 'GET';
+        const below = path.slice('/api/admin/v1'.length);
+        const route = below === '/site-config' && method === 'GET' ? () => siteConfig(res) : options.adminRoutes?.(method, below);
+        if (route !== undefined) {
+          if (!authenticate(req, res)) return;
+          return route({ req, res, query: parsed.searchParams, body, self: `/api/admin/v1${below}${parsed.search}` });
+        }
+        // A path MAS has no route for: its router answers 404 with an empty body, not the JSON errors.
+        res.writeHead(404);
+        res.end();
+        return;
       }
       res.writeHead(404, { 'content-type': 'text/plain' });
       res.end('Not Found');

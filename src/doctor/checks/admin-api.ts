@@ -2,40 +2,24 @@
 // stable MAS integration), and MAS's (can a configured admin client get a `urn:mas:admin` token
 // with the client credentials grant, and does the admin API answer with it for this server name).
 import * as oidc from 'openid-client';
-import type { MasClient, MasListener } from '../../config/mas.js';
+import type { MasListener } from '../../config/mas.js';
 import { readSecretSource } from '../../config/secret-source.js';
-import { isFailure, type HttpClient, type HttpResult } from '../../http/client.js';
+import { isFailure, type HttpResult } from '../../http/client.js';
+import {
+  ADMIN_API_DOCS,
+  ADMIN_SCOPE,
+  chooseAdminClient,
+  describeOidcError,
+  ENABLE_ADMIN_API_YAML,
+  ENABLE_ADMIN_CLIENT_YAML,
+  errorTitles,
+  fetchThrough,
+} from '../../http/openid.js';
 import { rememberSecret } from '../../secret.js';
-import { DOCS, joinUrl, type DoctorCheck, type DoctorContext } from '../check.js';
+import { DOCS, joinUrl, type DoctorCheck } from '../check.js';
 
-const ADMIN_API_DOCS = 'https://element-hq.github.io/matrix-authentication-service/topics/admin-api.html';
-const ADMIN_SCOPE = 'urn:mas:admin';
 /** The first Synapse release with the stable `matrix_authentication_service` section. */
 const STABLE_MAS_SYNAPSE: readonly [number, number] = [1, 136];
-/** Token endpoint authentication methods this check can use with a client secret. */
-const SUPPORTED_AUTH = ['client_secret_basic', 'client_secret_post'] as const;
-/** Any ULID does; this one is only an example for the fix text. */
-const EXAMPLE_ULID = '01K0ADM1NC11ENT00000000000';
-
-const ENABLE_ADMIN_CLIENT_YAML = [
-  'clients:',
-  `  - client_id: ${EXAMPLE_ULID}   # any ULID`,
-  '    client_auth_method: client_secret_basic',
-  '    client_secret: <a long random secret, e.g. openssl rand -hex 32>',
-  'policy:',
-  '  data:',
-  '    admin_clients:',
-  `      - ${EXAMPLE_ULID}`,
-].join('\n');
-
-const ENABLE_ADMIN_API_YAML = [
-  'http:',
-  '  listeners:',
-  '    - name: web   # the listener that serves public_base',
-  '      resources:',
-  '        # ...the resources it already has, plus:',
-  '        - name: adminapi',
-].join('\n');
 
 /** Parses "1.157.1", "1.136.0rc1" or "1.98.0 (b=develop, 1a2b3c)" into [major, minor]. */
 function parseVersion(v: string): [number, number] | undefined {
@@ -45,65 +29,6 @@ function parseVersion(v: string): [number, number] | undefined {
 
 function failureDetails(r: HttpResult): Record<string, unknown> {
   return isFailure(r) ? { failure: r.failure } : { status: r.status };
-}
-
-/** The MAS admin API error titles, `{"errors":[{"title":...}]}`, joined; undefined if not that shape. */
-function errorTitles(body: string): string | undefined {
-  try {
-    const errors = (JSON.parse(body) as { errors?: unknown }).errors;
-    if (!Array.isArray(errors)) return undefined;
-    const titles = errors.map((e) => (e as { title?: unknown } | null)?.title).filter((t): t is string => typeof t === 'string');
-    return titles.length > 0 ? titles.join(': ') : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * A fetch for openid-client that goes through doctor's HTTP client, so that it gets the same
- * timeout, the --ca-file trust and the same one-phrase failures. The Authorization header (the client
- * secret with client_secret_basic) is handed over as `authorization`, which the HTTP client sends only
- * to the first URL's origin, never along a redirect to another one.
- */
-function fetchThrough(http: HttpClient): oidc.CustomFetch {
-  return async (url, options) => {
-    const headers: Record<string, string> = {};
-    let authorization: string | undefined;
-    for (const [k, v] of Object.entries(options.headers)) {
-      if (k.toLowerCase() === 'authorization') authorization = v;
-      else headers[k] = v;
-    }
-    const body = options.body === undefined || options.body === null ? undefined : await new Response(options.body).text();
-    const r = await http.fetch(url, {
-      method: options.method === 'POST' ? 'POST' : 'GET',
-      headers,
-      ...(authorization !== undefined ? { authorization } : {}),
-      ...(body !== undefined ? { body } : {}),
-    });
-    if (isFailure(r)) throw new TypeError(`${new URL(url).origin} ${r.message}`, { cause: r });
-    const nullBody = r.status === 204 || r.status === 205 || r.status === 304;
-    return new Response(nullBody ? null : r.body, { status: r.status, headers: r.headers });
-  };
-}
-
-interface AdminClientChoice {
-  client?: MasClient;
-  /** Why there is none, and how to add one. */
-  reason?: string;
-}
-
-function chooseAdminClient(ctx: DoctorContext): AdminClientChoice {
-  const admins = new Set(ctx.mas.policyData.adminClients);
-  const listed = ctx.mas.clients.filter((c) => admins.has(c.clientId));
-  const withSecret = listed.filter((c) => c.secret !== undefined);
-  const usable = withSecret.find((c) => (SUPPORTED_AUTH as readonly string[]).includes(c.authMethod));
-  if (usable !== undefined) return { client: usable };
-  if (admins.size === 0) return { reason: 'policy.data.admin_clients lists no client, so no client may use the MAS admin API' };
-  if (listed.length === 0) return { reason: `none of the clients in policy.data.admin_clients (${[...admins].join(', ')}) is defined under clients` };
-  if (withSecret.length === 0) return { reason: `the admin client${listed.length > 1 ? 's' : ''} ${listed.map((c) => c.clientId).join(', ')} ha${listed.length > 1 ? 've' : 's'} no client_secret` };
-  return {
-    reason: `the admin client${withSecret.length > 1 ? 's' : ''} ${withSecret.map((c) => `${c.clientId} (${c.authMethod})`).join(', ')} use${withSecret.length > 1 ? '' : 's'} an authentication method doctor does not use (only ${SUPPORTED_AUTH.join(' or ')})`,
-  };
 }
 
 function listenerLabel(l: MasListener, i: number): string {
@@ -168,7 +93,7 @@ export const adminApiChecks: DoctorCheck[] = [
     id: 'admin.mas_api',
     family: 'admin',
     async run(ctx) {
-      const choice = chooseAdminClient(ctx);
+      const choice = chooseAdminClient(ctx.mas);
       if (choice.client === undefined) {
         return {
           status: 'skip',
@@ -236,7 +161,7 @@ export const adminApiChecks: DoctorCheck[] = [
           ...(new URL(ctx.issuer).protocol === 'http:' ? { execute: [oidc.allowInsecureRequests] } : {}),
         });
       } catch (error) {
-        const why = error instanceof Error ? `${error.message}${error.cause instanceof Error ? ` (${error.cause.message})` : ''}` : String(error);
+        const why = describeOidcError(error);
         return {
           status: 'fail',
           message: clean(`Cannot read the OpenID Connect discovery document of the issuer ${ctx.issuer}: ${why}.`),
@@ -262,7 +187,7 @@ export const adminApiChecks: DoctorCheck[] = [
               : `refused the client credentials grant for ${ADMIN_SCOPE} (${code}${desc}): the client is not allowed to use the admin API`;
           return { status: 'fail', message: clean(`The token endpoint ${tokenEndpoint ?? ''} ${what}.`), fix, docs: ADMIN_API_DOCS, details: { ...base, status: error.status, error: code } };
         }
-        const why = error instanceof Error ? `${error.message}${error.cause instanceof Error ? ` (${error.cause.message})` : ''}` : String(error);
+        const why = describeOidcError(error);
         return { status: 'fail', message: clean(`Could not get an admin token from ${tokenEndpoint ?? 'the token endpoint'}: ${why}.`), fix, docs: ADMIN_API_DOCS, details: base };
       }
       token = grant.access_token;
