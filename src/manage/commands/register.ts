@@ -132,6 +132,9 @@ async function askHomeserver(ctx: ManageContext, localpart: string): Promise<str
   }
   const answer = await isLocalpartAvailable(ctx.homeserver, localpart);
   if (answer.kind === 'available') return undefined;
+  // Through the admin API, MAS asks the homeserver itself; matrix.endpoint is often internal and out
+  // of reach from where the operator runs this, so only a clear answer counts.
+  if (answer.kind === 'unreachable' && ctx.backend.kind === 'api') return undefined;
   if (answer.kind === 'unavailable') {
     const why = explainUnavailable(localpart, answer);
     return `${why.message}. ${why.hint}`;
