@@ -51,7 +51,7 @@ async function withManage<T>(ctx: CliContext, cmd: Command, needs: Needs, work: 
       hint: 'Add a client with a client_secret under `clients` and list its client_id in policy.data.admin_clients (and serve the adminapi resource), or use --via db.',
     });
   }
-  const http = createHttpClient({ timeoutMs: timeout * 1000, ...(flags.caFile !== undefined ? { caFile: flags.caFile } : {}) });
+  const http = createHttpClient({ timeoutMs: timeout * 1000, userAgent: 'mas-tool-manage', ...(flags.caFile !== undefined ? { caFile: flags.caFile } : {}) });
   let backend: ManageBackend | undefined;
   try {
     if (via === 'api') {

@@ -106,7 +106,7 @@ export interface ManageBackend {
   /** Finishes these sessions (finished_at = now) and schedules sync-devices for the user. */
   finishSessions(userId: string, sessions: ActiveSessions): Promise<void>;
 
-  /** Releases the connection (db) or the HTTP agent (api). */
+  /** Releases the database connection (db) or forgets the token (api; the caller owns the HTTP client). */
   close(): Promise<void>;
 }
 

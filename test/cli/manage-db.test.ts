@@ -198,6 +198,13 @@ describe('manage lock / unlock / deactivate / reactivate --via db', () => {
     expect((await env.mas.client.query("SELECT locked_at FROM users WHERE username = 'bob'")).rows[0].locked_at).toBeNull();
   });
 
+  it("says an application service's user belongs to Synapse's admin API", async () => {
+    const r = await manage('lock', 'whatsapp_447700900456');
+    expect(r.code).toBe(10);
+    expect(r.stdout).toMatch(/application service/);
+    expect(r.stdout).toMatch(/Synapse's admin API/);
+  });
+
   it('--dry-run says what would change and writes nothing', async () => {
     const mark = await now();
     const r = await run(['manage', '--dry-run', 'lock', 'bob', ...mas, '--via', 'db']);
@@ -280,6 +287,31 @@ describe('manage sessions and tokens --via db', () => {
     expect(synapse.devices).toContainEqual({ localpart: 'kim', deviceId: 'SCRIPTDEV' });
     const row = (await env.mas.client.query('SELECT s.device_id, s.is_synapse_admin, t.expires_at FROM compat_access_tokens t JOIN compat_sessions s USING (compat_session_id) WHERE t.access_token = $1', [token])).rows;
     expect(row).toEqual([{ device_id: 'SCRIPTDEV', is_synapse_admin: false, expires_at: null }]);
+  });
+
+  it('issue-compat-token --json puts the token in the document, once, and a Synapse admin token is marked so', async () => {
+    const r = await manage('issue-compat-token', 'kim', '--synapse-admin', '--yes-i-want-to-grant-synapse-admin-privileges', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.token).toMatch(/^mct_/);
+    expect(r.stderr).not.toContain(doc.token);
+    const row = (await env.mas.client.query('SELECT s.is_synapse_admin FROM compat_access_tokens t JOIN compat_sessions s USING (compat_session_id) WHERE t.access_token = $1', [doc.token])).rows;
+    expect(row).toEqual([{ is_synapse_admin: true }]);
+  });
+
+  it('issue-compat-token issues nothing when the homeserver does not create the device', async () => {
+    synapse.faults.deviceFails = true;
+    try {
+      const mark = await now();
+      const r = await manage('issue-compat-token', 'kim', '--device-id', 'FAILDEV');
+      expect(r.code).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toMatch(/did not create the device/);
+      expect((await env.mas.client.query("SELECT 1 FROM compat_sessions WHERE device_id = 'FAILDEV'")).rowCount).toBe(0);
+      expect((await jobsSince(mark)).map((j) => j.queue_name)).toEqual(['sync-devices']);
+    } finally {
+      synapse.faults.deviceFails = false;
+    }
   });
 
   it('issue-compat-token --synapse-admin needs the long confirmation flag', async () => {
