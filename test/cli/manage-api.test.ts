@@ -75,6 +75,23 @@ describe('manage over the admin API', () => {
     expect(r.stdout + r.stderr).not.toContain('unguessable');
   });
 
+  it('register-user judges the password before creating anything, so no half-made user is left', async () => {
+    const r = await run(['manage', 'register-user', 'pia', '--password-stdin', ...config], { stdin: 'pia12345\n' });
+    expect(r.code).toBe(10);
+    expect(r.stdout).toMatch(/too weak/);
+    expect(fake.userByName('pia')).toBeUndefined();
+  });
+
+  it('set-password relays MAS refusing a weak password, with what to do', async () => {
+    fake.settings.weakPasswords.add('just-weak-for-mas-1');
+    const r = await run(['manage', 'set-password', 'alice', '--password-stdin', ...config], { stdin: 'just-weak-for-mas-1' });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/Password is too weak/);
+    expect(r.stderr).toMatch(/--ignore-complexity/);
+    expect(r.stderr).not.toContain('just-weak-for-mas-1');
+    expect(fake.userByName('alice')!.passwords).toEqual([]);
+  });
+
   it('a name the homeserver reserves is refused by MAS, and said so', async () => {
     fake.settings.reserved.add('oscar');
     const r = await run(['manage', 'register-user', 'oscar', ...config]);

@@ -416,7 +416,7 @@ function incompleteError(error: unknown, step: string, partial: MasUser | undefi
     cause: error,
     hint:
       partial !== undefined
-        ? `The admin API cannot undo the creation: finish ${partial.username} by hand (set-password, add-email, link-upstream, promote) once the cause is fixed, or deactivate it; then run the command again for the users not created.${cause?.hint !== undefined ? ` ${cause.hint}` : ''}`
+        ? `The admin API cannot undo the creation: finish ${partial.username} by hand (set-password, add-email, link-upstream, set-admin) once the cause is fixed, or deactivate it; then run the command again for the users not created.${cause?.hint !== undefined ? ` ${cause.hint}` : ''}`
         : `Run the command again for the users not created once the cause is fixed.${cause?.hint !== undefined ? ` ${cause.hint}` : ''}`,
     details: {
       failedStep: step,

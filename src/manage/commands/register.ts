@@ -89,7 +89,9 @@ export async function registerUsers(ctx: ManageContext, rows: readonly RegisterR
       if (badUpstream?.problem !== undefined) { fail(badUpstream.problem); continue; }
       const linkedElsewhere = upstreams[i]!.find((u) => links.some((l) => l.providerId === u.providerId && l.subject === u.subject && l.userId !== null));
       if (linkedElsewhere !== undefined) { fail(`the upstream subject ${linkedElsewhere.text} is already linked to another user`); continue; }
-      if (row.password !== undefined && ctx.backend.kind === 'db' && !options.ignoreComplexity) {
+      // Judged here on both backends: through the admin API a password MAS refuses would come after
+      // the user was created, leaving it half made.
+      if (row.password !== undefined && !options.ignoreComplexity) {
         const weak = complexityProblem(ctx, row.password, [localpart, ...row.emails]);
         if (weak !== undefined) { fail(weak); continue; }
       }
