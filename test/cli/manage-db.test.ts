@@ -227,6 +227,28 @@ describe('manage emails --via db', () => {
     expect(other.stdout).toMatch(/already used by bob/);
   });
 
+  it('add-email --from-file adds every address of a CSV in one batch, several per user with ";"', async () => {
+    const { writeFileSync } = await import('node:fs');
+    const file = `${env.dir}/emails.csv`;
+    writeFileSync(file, 'user,email\r\nkim,"kim.work@example.com; kim.home@example.com"\r\n@leo:example.com,leo@example.com\r\n');
+    const mark = await now();
+    const r = await manage('add-email', '--from-file', file);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/3 changed/);
+    const rows = (await env.mas.client.query("SELECT u.username, e.email FROM user_emails e JOIN users u USING (user_id) WHERE u.username IN ('kim', 'leo') ORDER BY e.email")).rows;
+    // kim@example.com came with the registration above.
+    expect(rows).toHaveLength(4);
+    expect(rows).toEqual(
+      expect.arrayContaining([
+        { username: 'kim', email: 'kim.home@example.com' },
+        { username: 'kim', email: 'kim.work@example.com' },
+        { username: 'leo', email: 'leo@example.com' },
+      ]),
+    );
+    // One provision-user per user whose addresses changed.
+    expect((await jobsSince(mark)).map((j) => j.queue_name)).toEqual(['provision-user', 'provision-user']);
+  });
+
   it('remove-email removes it and schedules provision-user', async () => {
     const mark = await now();
     expect((await manage('remove-email', 'bob', 'bob.new@example.com')).code).toBe(0);
@@ -252,8 +274,19 @@ describe('manage admins --via db', () => {
     expect(row('bob')).toMatchObject({ synapseAdmin: true });
   });
 
+  it('unset-admin takes a MAS user id as well', async () => {
+    const id = await userId('kim');
+    const r = await manage('unset-admin', id);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/kim: may no longer request admin/);
+    expect((await env.mas.client.query("SELECT can_request_admin FROM users WHERE username = 'kim'")).rows[0].can_request_admin).toBe(false);
+  });
+
   it('restore-admins gives can_request_admin back to Synapse admins that lost it', async () => {
     await env.mas.client.query("UPDATE users SET can_request_admin = false WHERE username = 'bob'");
+    const list = await run(['manage', 'list-admins', ...both, '--via', 'db']);
+    expect(list.stdout).toMatch(/Admins in Synapse who cannot request admin in MAS: bob\./);
+    expect(list.stdout).toMatch(/restore-admins/);
     const dry = await run(['manage', 'restore-admins', ...both, '--via', 'db', '--dry-run']);
     expect(dry.code).toBe(0);
     expect((await env.mas.client.query("SELECT can_request_admin FROM users WHERE username = 'bob'")).rows[0].can_request_admin).toBe(false);
