@@ -52,10 +52,16 @@ export async function withManage<T>(ctx: CliContext, cmd: Command, needs: Needs,
   }
   const http = createHttpClient({ timeoutMs: timeout * 1000, userAgent: 'mas-tool-manage', ...(flags.caFile !== undefined ? { caFile: flags.caFile } : {}) });
   let backend: ManageBackend | undefined;
+  let stopProgress: (() => void) | undefined;
   try {
     if (via === 'api') {
       const { openApiBackend } = await import('../manage/api/backend.js');
-      backend = await openApiBackend({ mas, http, timeoutMs: timeout * 1000, ...(flags.adminApiUrl !== undefined ? { adminApiUrl: flags.adminApiUrl } : {}) });
+      const { startProgress } = await import('../report/progress.js');
+      // One request per user on the admin API: a file of thousands takes a while, so show it moving.
+      const progress = { stage: 'load' as const, phase: 'admin API requests', done: 0, total: undefined, verb: 'manage', unit: 'requests' };
+      stopProgress = startProgress(progress, ctx.streams.stderr);
+      const counted: typeof http = { fetch: (url, init) => (progress.done++, http.fetch(url, init)), close: () => http.close() };
+      backend = await openApiBackend({ mas, http: counted, timeoutMs: timeout * 1000, ...(flags.adminApiUrl !== undefined ? { adminApiUrl: flags.adminApiUrl } : {}) });
     } else {
       const { openDatabaseBackend } = await import('../manage/db/backend.js');
       const { masTarget } = await import('../db/connection.js');
@@ -65,6 +71,7 @@ export async function withManage<T>(ctx: CliContext, cmd: Command, needs: Needs,
     if (mas.matrix.secret !== undefined) m.homeserver = { endpoint: mas.matrix.endpoint, secret: readSecretSource(mas.matrix.secret, 'trim'), http };
     return await work(m);
   } finally {
+    stopProgress?.();
     await backend?.close();
     await http.close();
   }

@@ -13,9 +13,10 @@ export function describeProgress(state: ProgressState, rowsPerSecond: number | u
   if (state.stage === 'setup') return 'setting up';
   if (state.stage === 'finish') return 'finishing';
   const total = state.total !== undefined && state.total > 0 ? state.total : undefined;
-  const parts = [`${state.stage === 'rebuild' ? 'rebuilding' : 'migrating'} ${state.phase}: ${fmt(state.done)}${total !== undefined ? ` / ${fmt(total)}` : ''}`];
+  const verb = state.verb ?? (state.stage === 'rebuild' ? 'rebuilding' : 'migrating');
+  const parts = [`${verb} ${state.phase}: ${fmt(state.done)}${total !== undefined ? ` / ${fmt(total)}` : ''}`];
   if (rowsPerSecond !== undefined && state.stage === 'load') {
-    parts.push(`${fmt(Math.round(rowsPerSecond))} rows/s`);
+    parts.push(`${fmt(Math.round(rowsPerSecond))} ${state.unit ?? 'rows'}/s`);
     if (total !== undefined && rowsPerSecond > 0 && state.done < total) parts.push(`ETA ${Math.ceil((total - state.done) / rowsPerSecond)} s`);
   }
   return parts.join(', ');

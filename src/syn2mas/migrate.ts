@@ -70,6 +70,9 @@ export interface ProgressState {
   phase: string;
   done: number;
   total: number | undefined;
+  /** What is being done and counted, when it is not migrating rows ("manage", "requests"). */
+  verb?: string;
+  unit?: string;
 }
 
 export interface MigrateOptions {

@@ -10,6 +10,11 @@ describe('migration progress', () => {
     expect(describeProgress({ stage: 'rebuild', phase: 'index users_pkey', done: 3, total: 51 }, undefined)).toBe('rebuilding index users_pkey: 3 / 51');
   });
 
+  it('names other work and its unit when given (manage over the admin API)', () => {
+    const state: ProgressState = { stage: 'load', phase: 'admin API requests', done: 1200, total: undefined, verb: 'manage', unit: 'requests' };
+    expect(describeProgress(state, 40)).toBe('manage admin API requests: 1,200, 40 requests/s');
+  });
+
   it('rewrites one line on a terminal and clears it at the end', async () => {
     const state: ProgressState = { stage: 'load', phase: 'devices', done: 0, total: 10 };
     let written = '';
