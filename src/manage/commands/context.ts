@@ -75,6 +75,9 @@ async function whyMissing(ctx: ManageContext, ref: UserRef): Promise<string> {
   // one created through Synapse's admin API after the migration: say which, when Synapse can tell.
   if (ctx.homeserver !== undefined && ref.id === undefined) {
     const answer = await isLocalpartAvailable(ctx.homeserver, ref.username);
+    // Only a hint: when the homeserver cannot be reached (matrix.endpoint is often internal), stop
+    // asking, so that a file of unknown users does not wait out a timeout per line.
+    if (answer.kind === 'unreachable') ctx.homeserver = undefined;
     if (answer.kind === 'unavailable' && answer.errcode !== 'M_INVALID_USERNAME') {
       const why = explainUnavailable(ref.username, answer);
       return `${base}: ${why.message}. ${why.hint}`;
