@@ -90,7 +90,7 @@ export async function unlinkUpstream(ctx: ManageContext, row: { user: string; pr
     const lookup = await providerLookup(ctx);
     const found = lookup(row.provider);
     // A disabled provider's links can still be removed.
-    if (found.provider === undefined) throw new MasToolError('MAS_TOOL_PROVIDER_NOT_FOUND', `${found.problem ?? 'Unknown provider'}.`);
+    if (found.provider === undefined) throw new MasToolError('MAS_TOOL_UNKNOWN_PROVIDER', `${found.problem ?? 'Unknown provider'}.`);
     const providerId = found.provider.id;
     const [r] = await resolveUsers(ctx, [row.user]);
     const subjectLabel = `${row.user} ${row.provider}${row.subject !== undefined ? ` ${row.subject}` : ''}`;
