@@ -2,21 +2,13 @@
 // real dry run and a real migration (each in a process of its own, whose peak RSS is measured), and
 // measures the floor: the same rows moved with plain COPY and no transform (floor.ts). Prints per
 // entity rows, seconds and rows per second, the tool's peak RSS, and migrate/floor as a ratio.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { runCli } from './cli-run.js';
 import { createDatabase, dropDatabase, GITHUB_PROVIDER_ULID, KEYCLOAK_PROVIDER_ULID, repoRoot, startBenchServer, withClient, writeConfigs } from './environment.js';
 import { measureFloor } from './floor.js';
 import { generateSynapseData } from './generate.js';
-
-interface CliRun {
-  code: number;
-  wallMs: number;
-  maxRssKb: number;
-  json: Record<string, unknown>;
-  stderr: string;
-}
 
 function parseArgs(argv: string[]): { users: number } {
   let users = 100_000;
@@ -31,29 +23,6 @@ function parseArgs(argv: string[]): { users: number } {
     }
   }
   return { users };
-}
-
-function runCli(args: string[]): Promise<CliRun> {
-  const script = join(repoRoot(), 'dist-bench', 'bench', 'cli-with-rss.js');
-  const started = performance.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.once('error', reject);
-    child.once('exit', (code) => {
-      const rss = /BENCH_MAX_RSS_KB=(\d+)/.exec(stderr);
-      let json: Record<string, unknown> = {};
-      try {
-        json = JSON.parse(stdout) as Record<string, unknown>;
-      } catch {
-        // reported below through the exit code and stderr
-      }
-      resolve({ code: code ?? 1, wallMs: performance.now() - started, maxRssKb: Number(rss?.[1] ?? 0), json, stderr });
-    });
-  });
 }
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
