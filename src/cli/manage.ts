@@ -7,6 +7,7 @@ import { UsageError } from '../errors.js';
 import type { ManageContext } from '../manage/commands/context.js';
 import type { DatabaseOnlyBackend } from '../manage/backend.js';
 import type { ManageResult } from '../manage/model.js';
+import type { Secret } from '../secret.js';
 import type { CliContext } from './main.js';
 import { addMasConfigOption, addSynapseConfigOption, addSynapseDatabaseUriOption, collect } from './options.js';
 import { finish, loadRenderers, readPassword, readSynapse, truthy, usersFrom, withManage, type Needs, type SynapseFlags } from './manage-runner.js';
@@ -22,15 +23,20 @@ export function registerManageCommands(program: Command, ctx: CliContext): void 
   addMasConfigOption(manage);
   manage.configureHelp({ showGlobalOptions: true });
 
+  // `before` runs ahead of opening the backend: a password prompt must not race the admin API's
+  // progress line on the terminal, nor wait while a database connection sits open.
   const action =
-    <A extends unknown[]>(needs: Needs, run: (m: ManageContext, ...args: A) => Promise<ManageResult>) =>
+    <A extends unknown[]>(needs: Needs, run: (m: ManageContext, ...args: A) => Promise<ManageResult>, before?: (...args: A) => Promise<void>) =>
     async (...args: unknown[]): Promise<void> => {
       const cmd = args[args.length - 1] as Command;
       const out = ctx.output(cmd);
       await loadRenderers();
-      const result = await withManage(ctx, cmd, needs, (m) => run(m, ...(args.slice(0, -1) as A)));
+      const given = args.slice(0, -1) as A;
+      await before?.(...given);
+      const result = await withManage(ctx, cmd, needs, (m) => run(m, ...given));
       finish(ctx, out, result);
     };
+  let password: Secret | undefined;
 
   manage
     .command('register-user')
@@ -68,13 +74,16 @@ export function registerManageCommands(program: Command, ctx: CliContext): void 
           );
         }
         if (username === undefined) throw new UsageError('Name the user to register, or give --from-file.');
-        if (flags.passwordStdin && flags.passwordPrompt) throw new UsageError('Choose --password-stdin or --password-prompt, not both.');
-        const password = flags.passwordStdin || flags.passwordPrompt ? await readPassword(ctx, flags.passwordStdin, `Password for ${username}`) : undefined;
         return registerUsers(
           m,
           [{ username, emails: flags.email ?? [], admin: flags.admin === true, upstream: flags.upstream ?? [], ...(flags.displayName !== undefined ? { displayName: flags.displayName } : {}), ...(password ? { password } : {}) }],
           options,
         );
+      },
+      async (username, flags) => {
+        if (flags.fromFile !== undefined || username === undefined) return;
+        if (flags.passwordStdin && flags.passwordPrompt) throw new UsageError('Choose --password-stdin or --password-prompt, not both.');
+        if (flags.passwordStdin || flags.passwordPrompt) password = await readPassword(ctx, flags.passwordStdin, `Password for ${username}`);
       }),
     );
 
@@ -143,11 +152,17 @@ export function registerManageCommands(program: Command, ctx: CliContext): void 
     .option('--password-stdin', 'read the password from standard input')
     .option('--ignore-complexity', 'accept a password below passwords.minimum_complexity')
     .action(
-      action<[string, { passwordStdin?: boolean; ignoreComplexity?: boolean }]>({}, async (m, user, flags) => {
-        const { setPassword } = await import('../manage/commands/password.js');
-        const password = await readPassword(ctx, flags.passwordStdin, `New password for ${user}`);
-        return setPassword(m, user, password, { ignoreComplexity: flags.ignoreComplexity === true });
-      }),
+      action<[string, { passwordStdin?: boolean; ignoreComplexity?: boolean }]>(
+        {},
+        async (m, user, flags) => {
+          const { setPassword } = await import('../manage/commands/password.js');
+          if (password === undefined) throw new Error('set-password: the password was not read');
+          return setPassword(m, user, password, { ignoreComplexity: flags.ignoreComplexity === true });
+        },
+        async (user, flags) => {
+          password = await readPassword(ctx, flags.passwordStdin, `New password for ${user}`);
+        },
+      ),
     );
 
   manage
