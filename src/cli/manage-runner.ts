@@ -35,7 +35,8 @@ export async function withManage<T>(ctx: CliContext, cmd: Command, needs: Needs,
   const { parseMasConfig } = await import('../config/mas.js');
   const { readSecretSource } = await import('../config/secret-source.js');
   const { createHttpClient } = await import('../http/client.js');
-  const { findAdminClient } = await import('../manage/api/backend.js');
+  // Only the choice of client here: the admin API backend itself is loaded when it is the one used.
+  const { chooseAdminClient } = await import('../http/openid.js');
   const mas = parseMasConfig(loadMasConfigFiles(resolveMasConfigPaths(flags.config ?? [], ctx.streams.env)));
   const timeout = Number(flags.timeout);
   if (!Number.isFinite(timeout) || timeout <= 0) throw new UsageError(`--timeout must be a positive number of seconds (got "${flags.timeout}").`);
@@ -43,7 +44,7 @@ export async function withManage<T>(ctx: CliContext, cmd: Command, needs: Needs,
   if (flags.via === 'api' && needs.dbOnly === true) {
     throw new UsageError(`${name} has no MAS admin API endpoint; it needs the MAS database.`, { hint: `Run it with --via db (the database in the MAS config's database section must be reachable).` });
   }
-  const admin = findAdminClient(mas);
+  const admin = chooseAdminClient(mas);
   const via = flags.via ?? (needs.dbOnly === true || admin.client === undefined ? 'db' : 'api');
   if (via === 'api' && admin.client === undefined) {
     throw new UsageError(`--via api needs an admin client in the MAS config: ${admin.reason ?? 'none is configured'}.`, {

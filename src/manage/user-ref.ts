@@ -30,18 +30,3 @@ export function parseUserRef(input: string, serverName: string): UserRef {
 export function matrixId(username: string, serverName: string): string {
   return `@${username}:${serverName}`;
 }
-
-/** Edit distance, for "did you mean" when a user is not found. */
-export function editDistance(a: string, b: string): number {
-  const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let diagonal = prev[0]!;
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const above = prev[j]!;
-      prev[j] = Math.min(above + 1, prev[j - 1]! + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diagonal = above;
-    }
-  }
-  return prev[b.length]!;
-}

@@ -5,7 +5,7 @@ import type { ParsedMasConfig } from '../../config/mas.js';
 import { readSecretSource } from '../../config/secret-source.js';
 import { MasToolError, UsageError } from '../../errors.js';
 import type { HttpClient } from '../../http/client.js';
-import { chooseAdminClient, ENABLE_ADMIN_CLIENT_YAML, ADMIN_API_DOCS, type AdminClientChoice } from '../../http/openid.js';
+import { chooseAdminClient, ENABLE_ADMIN_CLIENT_YAML, ADMIN_API_DOCS } from '../../http/openid.js';
 import type { Secret } from '../../secret.js';
 import type { ManageBackend } from '../backend.js';
 import type { ActiveSessions, MasEmail, MasUpstreamLink, MasUpstreamProvider, MasUser, NewUser, UserRef } from '../model.js';
@@ -23,14 +23,6 @@ const SESSION_COLLECTIONS = [
   ['oauth2', 'oauth2-sessions', 'OAuth 2.0 session'],
   ['browser', 'user-sessions', 'browser session'],
 ] as const;
-
-/**
- * The configured client that may use the admin API (in policy.data.admin_clients, with a
- * client_secret, client_secret_basic or client_secret_post), or why there is none.
- */
-export function findAdminClient(mas: ParsedMasConfig): AdminClientChoice {
-  return chooseAdminClient(mas);
-}
 
 /**
  * The admin API root, ending in /api/admin/v1/: from `adminApiUrl` (a MAS base URL, or the admin API
@@ -70,7 +62,7 @@ export interface ApiBackendOptions {
 /** Opens the admin API backend: finds the admin client, and gets a first token (so that a wrong secret fails here). */
 export async function openApiBackend(options: ApiBackendOptions): Promise<ManageBackend> {
   const { mas, http, timeoutMs } = options;
-  const choice = findAdminClient(mas);
+  const choice = chooseAdminClient(mas);
   const client = choice.client;
   if (client?.secret === undefined) {
     throw new MasToolError('MAS_TOOL_ADMIN_API_NO_CLIENT', `The MAS config has no client mas-tool can use for the admin API: ${choice.reason ?? 'none is configured'}.`, {

@@ -5,7 +5,8 @@ import { once } from 'node:events';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { adminApiBaseUrl, findAdminClient, openApiBackend } from '../../../src/manage/api/backend.js';
+import { adminApiBaseUrl, openApiBackend } from '../../../src/manage/api/backend.js';
+import { chooseAdminClient } from '../../../src/http/openid.js';
 import { apiEnv, expectError, masConfigFor, type ApiEnv } from './env.js';
 
 let env: ApiEnv;
@@ -154,7 +155,7 @@ describe('errors', () => {
 
   it('refuses to open without a usable admin client, saying why', async () => {
     const mas = masConfigFor(env.fake, { adminClients: [] });
-    expect(findAdminClient(mas)).toEqual({ reason: 'policy.data.admin_clients lists no client, so no client may use the MAS admin API' });
+    expect(chooseAdminClient(mas)).toEqual({ reason: 'policy.data.admin_clients lists no client, so no client may use the MAS admin API' });
     const error = await expectError(() => openApiBackend({ mas, http: env.http, timeoutMs: 5000 }), env.fake);
     expect(error.code).toBe('MAS_TOOL_ADMIN_API_NO_CLIENT');
     expect(error.hint).toContain('admin_clients:');
@@ -163,8 +164,8 @@ describe('errors', () => {
 
   it('finds the configured admin client', () => {
     const mas = masConfigFor(env.fake);
-    expect(findAdminClient(mas).client?.clientId).toBe(env.fake.client.clientId);
-    expect(findAdminClient(masConfigFor(env.fake, { authMethod: 'private_key_jwt' })).reason).toContain('an authentication method mas-tool does not use');
+    expect(chooseAdminClient(mas).client?.clientId).toBe(env.fake.client.clientId);
+    expect(chooseAdminClient(masConfigFor(env.fake, { authMethod: 'private_key_jwt' })).reason).toContain('an authentication method mas-tool does not use');
   });
 });
 
