@@ -5,25 +5,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { parseUsersArg } from './args.js';
 import { runCli } from './cli-run.js';
 import { createDatabase, dropDatabase, GITHUB_PROVIDER_ULID, KEYCLOAK_PROVIDER_ULID, repoRoot, startBenchServer, withClient, writeConfigs } from './environment.js';
 import { measureFloor } from './floor.js';
 import { generateSynapseData } from './generate.js';
-
-function parseArgs(argv: string[]): { users: number } {
-  let users = 100_000;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const value = a === '--users' ? argv[++i] : a?.startsWith('--users=') ? a.slice(8) : undefined;
-    if (value !== undefined) {
-      users = Number(value.replace(/_/g, ''));
-      if (!Number.isSafeInteger(users) || users < 1) throw new Error(`--users must be a positive whole number (got "${value}")`);
-    } else if (a !== undefined) {
-      throw new Error(`unknown argument ${a}; usage: npm run bench -- --users N`);
-    }
-  }
-  return { users };
-}
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 const s = (ms: number): string => (ms / 1000).toFixed(2);
@@ -35,7 +21,7 @@ interface MigrationJson {
 }
 
 async function main(): Promise<void> {
-  const { users } = parseArgs(process.argv.slice(2));
+  const { users } = parseUsersArg(process.argv.slice(2), 'bench');
   const server = await startBenchServer();
   const dir = mkdtempSync(join(tmpdir(), 'mas-tool-bench-'));
   const names = { synapse: 'bench_synapse', mas: 'bench_mas', floor: 'bench_floor' };
