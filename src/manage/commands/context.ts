@@ -96,12 +96,17 @@ export async function resolveOne(ctx: ManageContext, input: string): Promise<Mas
   });
 }
 
-/** Usernames of users known only by id (the holder of an address, of a link), for messages. */
-export async function usernamesOf(ctx: ManageContext, ids: Iterable<string>): Promise<Map<string, string>> {
-  const unique = [...new Set(ids)];
-  if (unique.length === 0) return new Map();
-  const found = await ctx.backend.findUsers(unique.map((id) => ({ input: id, username: id, id })));
-  return new Map([...found.values()].map((u) => [u.id, u.username]));
+/**
+ * Usernames by id, for messages: those of the resolved users, and of the other `ids` (the holder of
+ * an address, of a link), looked up in one go.
+ */
+export async function usernamesOf(ctx: ManageContext, resolved: readonly Resolved[], ids: Iterable<string>): Promise<Map<string, string>> {
+  const names = new Map(resolved.flatMap((r) => (r.user ? [[r.user.id, r.user.username] as const] : [])));
+  const unknown = [...new Set(ids)].filter((id) => !names.has(id));
+  if (unknown.length === 0) return names;
+  const found = await ctx.backend.findUsers(unknown.map((id) => ({ input: id, username: id, id })));
+  for (const u of found.values()) names.set(u.id, u.username);
+  return names;
 }
 
 export function capitalise(s: string): string {

@@ -18,8 +18,7 @@ export async function addEmails(ctx: ManageContext, rows: readonly EmailRow[], c
     const resolved = await resolveUsers(ctx, rows.map((r) => r.user));
     const userIds = resolved.flatMap((r) => (r.user ? [r.user.id] : []));
     const existing = await ctx.backend.findEmails({ userIds, emails: rows.map((r) => r.email.trim()) });
-    const usernames = new Map(resolved.flatMap((r) => (r.user ? [[r.user.id, r.user.username] as const] : [])));
-    for (const [id, name] of await usernamesOf(ctx, existing.map((e) => e.userId).filter((id) => !usernames.has(id)))) usernames.set(id, name);
+    const usernames = await usernamesOf(ctx, resolved, existing.map((e) => e.userId));
     const claimed = new Map<string, string>(); // address -> user id claiming it in this run
     const decisions: Array<Decision<{ userId: string; email: string }>> = [];
     rows.forEach((row, i) => {

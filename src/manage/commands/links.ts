@@ -52,9 +52,7 @@ export async function linkUpstream(ctx: ManageContext, rows: readonly LinkRow[])
       return p !== undefined && r.subject.trim() !== '' ? [{ providerId: p.id, subject: r.subject.trim() }] : [];
     });
     const links = pairs.length > 0 ? await ctx.backend.findLinks({ pairs }) : [];
-    const owners = new Map(resolved.flatMap((r) => (r.user ? [[r.user.id, r.user.username] as const] : [])));
-    const linkOwners = links.flatMap((l) => (l.userId !== null && !owners.has(l.userId) ? [l.userId] : []));
-    for (const [id, name] of await usernamesOf(ctx, linkOwners)) owners.set(id, name);
+    const owners = await usernamesOf(ctx, resolved, links.flatMap((l) => (l.userId !== null ? [l.userId] : [])));
     const claimed = new Map<string, string>();
     const decisions: Array<Decision<LinkChange>> = [];
     rows.forEach((row, i) => {
