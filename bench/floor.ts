@@ -6,6 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import pgCopy from 'pg-copy-streams';
 import { ulidToUUID } from 'ulid';
+import { useBulkPlans } from '../src/db/bulk-plans.js';
 import { pauseConstraints, restoreObject } from '../src/db/constraints.js';
 import { inspectMasSchema, MAS_TARGET_TABLES } from '../src/db/mas-schema.js';
 import { masEncoders } from '../src/syn2mas/writer.js';
@@ -92,6 +93,7 @@ export async function measureFloor(synapseUrl: string, masUrl: string, serverNam
     await synapse.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     // The same memory the migration's reads get, so that both run the same plans.
     await synapse.query(`SET LOCAL work_mem = '${READ_WORK_MEM}'`);
+    await useBulkPlans(synapse);
     await mas.query('BEGIN');
     const paused = await pauseConstraints(mas, MAS_TARGET_TABLES);
     const results: FloorResult['steps'] = [];

@@ -2,6 +2,7 @@
 // real dry run and a real migration (each in a process of its own, whose peak RSS is measured), and
 // measures the floor: the same rows moved with plain COPY and no transform (floor.ts). Prints per
 // entity rows, seconds and rows per second, the tool's peak RSS, and migrate/floor as a ratio.
+// With --growth it runs check, migrate and verify at N and 4N users instead (growth.ts).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +11,7 @@ import { runCli } from './cli-run.js';
 import { createDatabase, dropDatabase, GITHUB_PROVIDER_ULID, KEYCLOAK_PROVIDER_ULID, repoRoot, startBenchServer, withClient, writeConfigs } from './environment.js';
 import { measureFloor } from './floor.js';
 import { generateSynapseData } from './generate.js';
+import { runGrowth } from './growth.js';
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 const s = (ms: number): string => (ms / 1000).toFixed(2);
@@ -21,7 +23,17 @@ interface MigrationJson {
 }
 
 async function main(): Promise<void> {
-  const { users } = parseUsersArg(process.argv.slice(2), 'bench');
+  const { users, switches } = parseUsersArg(process.argv.slice(2), 'bench', ['--growth']);
+  if (switches.has('--growth')) {
+    const server = await startBenchServer();
+    try {
+      process.stdout.write(`mas-tool growth benchmark: ${fmt(users)} and ${fmt(users * 4)} users; node ${process.version}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB\n`);
+      if (!(await runGrowth(server, users, (t) => process.stdout.write(t)))) process.exitCode = 1;
+    } finally {
+      await server.stop();
+    }
+    return;
+  }
   const server = await startBenchServer();
   const dir = mkdtempSync(join(tmpdir(), 'mas-tool-bench-'));
   const names = { synapse: 'bench_synapse', mas: 'bench_mas', floor: 'bench_floor' };

@@ -111,6 +111,7 @@ export function registerSyn2masCommands(program: Command, ctx: CliContext): Comm
         counts: { errors: report.errors, warnings: report.warnings, accepted: report.accepted.length },
         accepted: report.accepted,
         findings: report.findings,
+        timings: report.timings,
       });
     } else {
       renderCheck(out, report.findings, new Set(report.accepted), report.exitCode);
@@ -191,6 +192,7 @@ export function registerSyn2masCommands(program: Command, ctx: CliContext): Comm
         targets,
         counts: report.counts,
         findings: report.findings,
+        timings: report.timings,
       });
     } else {
       const p = out.paint;

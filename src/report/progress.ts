@@ -11,7 +11,8 @@ const fmt = (n: number): string => n.toLocaleString('en-US');
 
 export function describeProgress(state: ProgressState, rowsPerSecond: number | undefined): string {
   if (state.stage === 'setup') return 'setting up';
-  if (state.stage === 'finish') return 'finishing';
+  // After the load each step is one statement without a count: its name is all there is to show.
+  if (state.stage === 'finish') return state.phase;
   const total = state.total !== undefined && state.total > 0 ? state.total : undefined;
   const verb = state.verb ?? (state.stage === 'rebuild' ? 'rebuilding' : 'migrating');
   const parts = [`${verb} ${state.phase}: ${fmt(state.done)}${total !== undefined ? ` / ${fmt(total)}` : ''}`];

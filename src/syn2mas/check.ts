@@ -5,6 +5,8 @@ import { readSecretSource } from '../config/secret-source.js';
 import { connect } from '../db/connection.js';
 import { inspectMasSchema, type MasSchema } from '../db/mas-schema.js';
 import type { Queryable } from '../db/queryable.js';
+import { beginReadSnapshot } from '../db/snapshot.js';
+import type { StepTiming } from '../db/timed.js';
 import { DatabaseError } from '../errors.js';
 import { finding, type Finding } from '../report/finding.js';
 import type { Secret } from '../secret.js';
@@ -46,13 +48,14 @@ export interface CheckReport {
   providerMapping: Map<string, string>;
   /** Synapse IdP ids whose links are skipped (--ignore-missing-auth-providers), with their row counts. */
   skippedProviders: Map<string, number>;
+  /** Wall time per step of each side's reads, for the growth benchmark (`synapse: users`, `mas: database`). */
+  timings: StepTiming[];
 }
 
 async function readOnly<T>(db: Queryable & { end(): Promise<void> }, what: string, fn: (db: Queryable) => Promise<T>): Promise<T> {
   try {
-    // A repeatable-read snapshot: consistent counts, and only ACCESS SHARE locks, so a running
-    // Synapse is not disturbed.
-    await db.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    // Consistent counts, and only ACCESS SHARE locks, so a running Synapse is not disturbed.
+    await beginReadSnapshot(db);
     const result = await fn(db);
     await db.query('COMMIT');
     return result;
@@ -76,10 +79,11 @@ export async function runCheck(ctx: Syn2masContext, options: CheckOptions): Prom
     ),
     connect(ctx.masDb).then((db) =>
       readOnly(db, 'reading the MAS database', async (q) => {
+        const started = performance.now();
         const schema = await inspectMasSchema(q);
         const findings = await checkMasDatabase(q, schema);
         const providers = schema.leftovers.length === 0 && schema.latestMigration !== null ? await masDatabaseProviders(q) : undefined;
-        return { schema, findings, providers };
+        return { schema, findings, providers, ms: performance.now() - started };
       }),
     ),
   ]);
@@ -121,6 +125,7 @@ export async function runCheck(ctx: Syn2masContext, options: CheckOptions): Prom
     masSchema: masSide.schema,
     providerMapping: providers.mapping,
     skippedProviders: providers.skipped,
+    timings: [...synapseSide.timings.map((t) => ({ name: `synapse: ${t.name}`, ms: t.ms })), { name: 'mas: database', ms: masSide.ms }],
   };
 }
 

@@ -4,7 +4,7 @@
 import type pg from 'pg';
 import { copyBetween, type CopyValue } from '../db/copy.js';
 import { connect } from '../db/connection.js';
-import type { MasSchema } from '../db/mas-schema.js';
+import { MAS_TARGET_TABLES, type MasSchema } from '../db/mas-schema.js';
 import { DatabaseError, MasToolError } from '../errors.js';
 import { ulidToUUID } from 'ulid';
 import { createIdFactory } from './ids.js';
@@ -17,6 +17,7 @@ import {
   transformRefreshPair,
   transformThreepid,
   transformUser,
+  type MasNewCompatSession,
 } from './transform.js';
 import { beginMasLoad, endMasLoad, masEncoders, rebuildPaused } from './writer.js';
 
@@ -130,6 +131,13 @@ export async function runMigration(ctx: Syn2masContext, masSchema: MasSchema, op
     rebuilt: [],
   };
   const providerUuids = new Map([...options.providerMapping].map(([idp, ulid]) => [idp, ulidToUUID(ulid)]));
+  // Figures of the summary that the streams can count as they go, instead of querying afterwards.
+  const streamed: StreamedCounts = { activeUsers: 0, sessions: 0, adminSessions: 0 };
+  const session = (s: MasNewCompatSession): string => {
+    streamed.sessions++;
+    if (s.isSynapseAdmin) streamed.adminSessions++;
+    return encoders.sessions.line(s);
+  };
 
   const phases: Phase[] = [
     {
@@ -137,7 +145,11 @@ export async function runMigration(ctx: Syn2masContext, masSchema: MasSchema, op
       query: 'users',
       encoder: 'users',
       entity: 'users',
-      map: (r) => encoders.users.line(transformUser(decode.user(r), serverName, ids).user),
+      map: (r) => {
+        const { user } = transformUser(decode.user(r), serverName, ids);
+        if (user.deactivatedAt === null && user.lockedAt === null && !user.isGuest) streamed.activeUsers++;
+        return encoders.users.line(user);
+      },
     },
     {
       name: 'passwords',
@@ -194,9 +206,9 @@ export async function runMigration(ctx: Syn2masContext, masSchema: MasSchema, op
       encoder: 'sessions',
       entity: 'devices',
       map: (r) => {
-        const { session, invalidIp } = transformDevice(decode.device(r), ids, now);
+        const { session: s, invalidIp } = transformDevice(decode.device(r), ids, now);
         if (invalidIp) report.invalidIps++;
-        return encoders.sessions.line(session);
+        return session(s);
       },
     },
     {
@@ -207,8 +219,8 @@ export async function runMigration(ctx: Syn2masContext, masSchema: MasSchema, op
       encoder: 'sessions',
       entity: 'deviceless',
       map: (r) => {
-        const { session } = transformAccessToken(decode.accessToken(r), ids, now);
-        return session === undefined ? { skip: 'has_device' } : encoders.sessions.line(session);
+        const { session: s } = transformAccessToken(decode.accessToken(r), ids, now);
+        return s === undefined ? { skip: 'has_device' } : session(s);
       },
     },
     {
@@ -247,7 +259,8 @@ export async function runMigration(ctx: Syn2masContext, masSchema: MasSchema, op
   let mas: pg.Client | undefined;
   let masOpen = false;
   try {
-    mas = await connect(ctx.masDb);
+    const masClient = await connect(ctx.masDb);
+    mas = masClient;
     progress.stage = 'setup';
     await openSynapseSnapshot(synapse, { dryRun: options.dryRun });
     const setupStarted = performance.now();
@@ -306,12 +319,22 @@ export async function runMigration(ctx: Syn2masContext, masSchema: MasSchema, op
     );
     report.phases.push({ name: 'rebuild constraints and indexes', status: 'done', ms: performance.now() - rebuildStarted });
 
-    report.sessions = await sessionStats(mas);
+    // Everything after the rebuild is one statement each: the progress line names it.
     progress.stage = 'finish';
-    const finishStarted = performance.now();
-    await endMasLoad(mas, { dryRun: options.dryRun });
+    const after = async (name: string, progressText: string, fn: (client: pg.Client) => Promise<unknown>): Promise<void> => {
+      progress.phase = progressText;
+      const started = performance.now();
+      await fn(masClient);
+      report.phases.push({ name, status: 'done', ms: performance.now() - started });
+    };
+    // Fresh statistics for every table written: the summary below, and MAS's first queries once it
+    // starts, are planned on real row counts instead of guesses about tables never analyzed.
+    await after('analyze', 'analyzing the MAS tables', (c) => analyzeTargets(c));
+    await after('session summary', 'counting the sessions that stay logged in', async (c) => {
+      report.sessions = await sessionStats(c, streamed);
+    });
+    await after(options.dryRun ? 'roll back (dry run)' : 'commit', options.dryRun ? 'rolling back (dry run)' : 'committing', (c) => endMasLoad(c, { dryRun: options.dryRun }));
     masOpen = false;
-    report.phases.push({ name: options.dryRun ? 'roll back (dry run)' : 'commit', status: 'done', ms: performance.now() - finishStarted });
   } finally {
     if (masOpen) await mas?.query('ROLLBACK').catch(() => undefined);
     await mas?.end().catch(() => undefined);
@@ -332,22 +355,45 @@ export async function runMigration(ctx: Syn2masContext, masSchema: MasSchema, op
   return report;
 }
 
-async function sessionStats(mas: pg.Client): Promise<MigrationReport['sessions']> {
-  const { rows } = await mas.query<{ sessions: number; with_tokens: number; keeping: number; without: number; admin: number }>(`
-    WITH working AS (
-      SELECT DISTINCT s.compat_session_id, s.user_id FROM compat_sessions s JOIN compat_access_tokens t ON t.compat_session_id = s.compat_session_id)
-    SELECT (SELECT count(*) FROM compat_sessions)::int AS sessions,
-           (SELECT count(*) FROM working)::int AS with_tokens,
-           (SELECT count(DISTINCT user_id) FROM working)::int AS keeping,
-           (SELECT count(*) FROM users u WHERE u.deactivated_at IS NULL AND u.locked_at IS NULL AND NOT u.is_guest
-              AND NOT EXISTS (SELECT 1 FROM working w WHERE w.user_id = u.user_id))::int AS without,
-           (SELECT count(*) FROM compat_sessions WHERE is_synapse_admin)::int AS admin`);
-  const r = rows[0];
-  return {
-    compatSessions: r?.sessions ?? 0,
-    withTokens: r?.with_tokens ?? 0,
-    usersKeepingSessions: r?.keeping ?? 0,
-    usersWithoutSessions: r?.without ?? 0,
-    adminSessions: r?.admin ?? 0,
-  };
+interface StreamedCounts {
+  /** Migrated users that are not deactivated, locked or guests. */
+  activeUsers: number;
+  /** compat_sessions rows written (device and deviceless sessions). */
+  sessions: number;
+  adminSessions: number;
+}
+
+async function analyzeTargets(mas: pg.Client): Promise<void> {
+  try {
+    await mas.query(`ANALYZE ${MAS_TARGET_TABLES.join(', ')}`);
+  } catch (cause) {
+    throw new DatabaseError('analyzing the migrated MAS tables', cause);
+  }
+}
+
+/**
+ * The figures that need the written rows: which sessions kept a working token, and whose. One pass
+ * over the tokens (distinct sessions), joined to sessions and users by their keys; with the bulk
+ * planner settings these are hash joins, so the cost is linear in the rows whatever the statistics.
+ */
+async function sessionStats(mas: pg.Client, streamed: StreamedCounts): Promise<MigrationReport['sessions']> {
+  try {
+    const { rows } = await mas.query<{ with_tokens: number; keeping: number; keeping_active: number }>(`
+      SELECT count(*)::int AS with_tokens,
+             count(DISTINCT s.user_id)::int AS keeping,
+             count(DISTINCT s.user_id) FILTER (WHERE u.deactivated_at IS NULL AND u.locked_at IS NULL AND NOT u.is_guest)::int AS keeping_active
+        FROM (SELECT DISTINCT compat_session_id FROM compat_access_tokens) t
+        JOIN compat_sessions s ON s.compat_session_id = t.compat_session_id
+        JOIN users u ON u.user_id = s.user_id`);
+    const r = rows[0];
+    return {
+      compatSessions: streamed.sessions,
+      withTokens: r?.with_tokens ?? 0,
+      usersKeepingSessions: r?.keeping ?? 0,
+      usersWithoutSessions: streamed.activeUsers - (r?.keeping_active ?? 0),
+      adminSessions: streamed.adminSessions,
+    };
+  } catch (cause) {
+    throw new DatabaseError('counting the migrated sessions', cause);
+  }
 }

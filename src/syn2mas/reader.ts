@@ -3,6 +3,7 @@
 // (synapse-sql.ts, shared with the check) gives it: 'migrate', or why it is skipped. The reader
 // never writes to Synapse.
 import type pg from 'pg';
+import { useBulkPlans } from '../db/bulk-plans.js';
 import type { CopyValue } from '../db/copy.js';
 import { DatabaseError } from '../errors.js';
 import { AT_FROM, AT_REASON, DEVICE_FROM, DEVICE_REASON, ownerWhens, REFRESH_FROM, REFRESH_REASON, REFRESH_WITH, USER_CLASS } from './synapse-sql.js';
@@ -28,6 +29,7 @@ export async function openSynapseSnapshot(client: pg.Client, options: { dryRun: 
     // hash tables spill to disk at a million users, which made the token phase 2.5 times slower.
     // This session only, for the duration of the snapshot.
     await client.query(`SET LOCAL work_mem = '${READ_WORK_MEM}'`);
+    await useBulkPlans(client);
   } catch (cause) {
     await client.query('ROLLBACK').catch(() => undefined);
     const locked = (cause as { code?: string }).code === '55P03';

@@ -45,15 +45,19 @@ export function ownerWhens(id: string): string {
     WHEN u.appservice_id IS NOT NULL THEN 'appservice'`;
 }
 
-/** True for a row whose user ID is not local, unless it belongs to an appservice user with ':' in the localpart. */
-export function isForeignId(id: string): string {
+/**
+ * True for a row whose user ID `id` is not local, unless it belongs to an appservice user with ':'
+ * in the localpart. `owner` is the alias of `LEFT JOIN users owner ON owner.name = id`: a join, not
+ * a subquery per row, so that the query stays a hash join (see src/db/bulk-plans.ts).
+ */
+export function isForeignId(id: string, owner: string): string {
   return `(CASE WHEN ${id} IS NOT NULL AND ${isLocal(id)} THEN false
-    ELSE NOT EXISTS (SELECT 1 FROM users fu WHERE fu.name = ${id} AND ${isAppserviceInvalid('fu')}) END)`;
+    ELSE NOT coalesce(${owner}.name IS NOT NULL AND ${isAppserviceInvalid(owner)}, false) END)`;
 }
 
-/** True for a row whose user ID is local but has no users row. */
-export function isOrphanId(id: string): string {
-  return `(${isLocal(id)} AND NOT EXISTS (SELECT 1 FROM users ou WHERE ou.name = ${id}))`;
+/** True for a row whose user ID is local but has no users row; `owner` as for isForeignId. */
+export function isOrphanId(id: string, owner: string): string {
+  return `(${isLocal(id)} AND ${owner}.name IS NULL)`;
 }
 
 /** A device row (alias d, possibly NULL-extended) that syn2mas does not migrate: hidden (or NULL) or 'guest_device'. */

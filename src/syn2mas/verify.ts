@@ -51,6 +51,8 @@
 import type pg from 'pg';
 import { connect } from '../db/connection.js';
 import { emailsNeedConfirmedAt, inspectMasSchema } from '../db/mas-schema.js';
+import { beginReadSnapshot } from '../db/snapshot.js';
+import { timed, type StepTiming } from '../db/timed.js';
 import { DatabaseError, MasToolError } from '../errors.js';
 import { finding } from '../report/finding.js';
 import type { Syn2masContext } from './context.js';
@@ -75,13 +77,18 @@ export async function runVerify(ctx: Syn2masContext, options: VerifyOptions): Pr
   let mas: pg.Client | undefined;
   let step = 'opening a read-only snapshot of the Synapse database';
   try {
-    mas = await connect(ctx.masDb);
-    await synapse.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    const masDb = await connect(ctx.masDb);
+    mas = masDb;
+    await beginReadSnapshot(synapse);
     step = 'opening a read-only snapshot of the MAS database';
-    await mas.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    await beginReadSnapshot(masDb);
+    const timings: StepTiming[] = [];
+    const run = async <T>(what: string, name: string, fn: () => Promise<T>): Promise<T> => {
+      step = what;
+      return timed(timings, name, fn);
+    };
 
-    step = 'inspecting the MAS database';
-    const schema = await inspectMasSchema(mas);
+    const schema = await run('inspecting the MAS database', 'inspect MAS', () => inspectMasSchema(masDb));
     const notMigrated = await migrationAbsent(mas, schema);
     if (notMigrated !== undefined) {
       const findings = [
@@ -90,14 +97,13 @@ export async function runVerify(ctx: Syn2masContext, options: VerifyOptions): Pr
         }),
         finding('I_VERIFY_SUMMARY', 'info', 'Nothing was compared: the MAS database holds no migration.', { details: { counts: {} } }),
       ];
-      return { findings, counts: {}, exitCode: 10 };
+      return { findings, counts: {}, exitCode: 10, timings };
     }
 
-    step = 'reading when the migration happened';
-    const horizon = await readHorizon(synapse, mas);
+    const horizon = await run('reading when the migration happened', 'horizon', () => readHorizon(synapse, masDb));
     const c: Comparison = {
       synapse,
-      mas,
+      mas: masDb,
       serverName: ctx.synapse.serverName,
       horizon: horizon.ms,
       now: Date.now(),
@@ -108,30 +114,20 @@ export async function runVerify(ctx: Syn2masContext, options: VerifyOptions): Pr
     };
 
     // Users first: the other entities use the set of users deactivated in MAS that it builds.
-    step = 'comparing users';
-    await compareUsers(c);
-    step = 'comparing passwords';
-    await comparePasswords(c);
-    step = 'comparing email addresses';
-    await compareEmails(c, emailsNeedConfirmedAt(schema));
-    step = 'comparing other third-party IDs';
-    await compareThreepids(c);
-    step = 'comparing SSO links';
-    await compareLinks(c, options.providerMapping);
-    step = 'comparing device sessions';
-    await compareDeviceSessions(c);
-    step = 'comparing deviceless sessions';
-    await compareDevicelessSessions(c);
-    step = 'comparing access tokens';
-    await compareAccessTokens(c);
-    step = 'comparing refresh tokens';
-    await compareRefreshTokens(c);
-    step = 'counting MAS sessions';
-    const usage = await masUsage(mas);
+    await run('comparing users', 'users', () => compareUsers(c));
+    await run('comparing passwords', 'passwords', () => comparePasswords(c));
+    await run('comparing email addresses', 'emails', () => compareEmails(c, emailsNeedConfirmedAt(schema)));
+    await run('comparing other third-party IDs', 'other third-party IDs', () => compareThreepids(c));
+    await run('comparing SSO links', 'upstream links', () => compareLinks(c, options.providerMapping));
+    await run('comparing device sessions', 'device sessions', () => compareDeviceSessions(c));
+    await run('comparing deviceless sessions', 'deviceless sessions', () => compareDevicelessSessions(c));
+    await run('comparing access tokens', 'access tokens', () => compareAccessTokens(c));
+    await run('comparing refresh tokens', 'refresh tokens', () => compareRefreshTokens(c));
+    const usage = await run('counting MAS sessions', 'MAS sessions', () => masUsage(masDb));
 
     await synapse.query('COMMIT');
-    await mas.query('COMMIT');
-    return buildReport(c, horizon, usage);
+    await masDb.query('COMMIT');
+    return { ...buildReport(c, horizon, usage), timings };
   } catch (error) {
     if (error instanceof MasToolError) throw error;
     throw new DatabaseError(step, error);

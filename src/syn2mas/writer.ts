@@ -4,6 +4,7 @@
 // atomicity is the guarantee: if anything fails or the process is killed at any moment, the MAS
 // database is exactly as it was. The writer accepts only MasNew* rows.
 import type pg from 'pg';
+import { useBulkPlans } from '../db/bulk-plans.js';
 import { copyLine } from '../db/copy.js';
 import { pauseConstraints, restoreObject, type PausedObject } from '../db/constraints.js';
 import { MAS_TARGET_TABLES, emailsNeedConfirmedAt, type MasSchema } from '../db/mas-schema.js';
@@ -120,6 +121,8 @@ export async function beginMasLoad(client: pg.Client): Promise<PausedObject[]> {
     }
     // Index builds at the end are the slowest step; give them memory for this transaction only.
     await client.query(`SET LOCAL maintenance_work_mem = '256MB'`);
+    // The summary after the load reads whole tables that have no statistics yet.
+    await useBulkPlans(client);
     const paused = await step('pausing the constraints and indexes of the MAS tables', () => pauseConstraints(client, MAS_TARGET_TABLES));
     // The tables hold no visible row, but a rolled-back dry run leaves its rows behind as dead tuples
     // until a vacuum; loading after them and indexing past them doubled the rebuild time. TRUNCATE

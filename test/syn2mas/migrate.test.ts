@@ -157,6 +157,36 @@ describe('a migration of the fixture homeserver', () => {
     expect(report.migration.sessions.usersKeepingSessions).toBeGreaterThan(0);
   });
 
+  it('reports which sessions stay logged in, with the figures the rows written give', async () => {
+    // The summary as first written (one query over the finished tables, kept here as the reference):
+    // the figures must not change with the way they are computed.
+    const [reference] = await q<Record<string, number>>(`
+      WITH working AS (
+        SELECT DISTINCT s.compat_session_id, s.user_id FROM compat_sessions s JOIN compat_access_tokens t ON t.compat_session_id = s.compat_session_id)
+      SELECT (SELECT count(*) FROM compat_sessions)::int AS "compatSessions",
+             (SELECT count(*) FROM working)::int AS "withTokens",
+             (SELECT count(DISTINCT user_id) FROM working)::int AS "usersKeepingSessions",
+             (SELECT count(*) FROM users u WHERE u.deactivated_at IS NULL AND u.locked_at IS NULL AND NOT u.is_guest
+                AND NOT EXISTS (SELECT 1 FROM working w WHERE w.user_id = u.user_id))::int AS "usersWithoutSessions",
+             (SELECT count(*) FROM compat_sessions WHERE is_synapse_admin)::int AS "adminSessions"`);
+    expect(report.migration.sessions).toEqual(reference);
+    expect(report.migration.sessions).toEqual({ compatSessions: 7, withTokens: 7, usersKeepingSessions: 6, usersWithoutSessions: 0, adminSessions: 1 });
+  });
+
+  it('analyzes the tables it wrote, inside the migration, and reports each step after the load', async () => {
+    const phases = (report.migration as unknown as { phases: Array<{ name: string; status: string }> }).phases;
+    expect(phases.slice(-4).map((p) => [p.name, p.status])).toEqual([
+      ['rebuild constraints and indexes', 'done'],
+      ['analyze', 'done'],
+      ['session summary', 'done'],
+      ['commit', 'done'],
+    ]);
+    const analyzed = await q<{ relname: string }>(
+      `SELECT relname FROM pg_stat_user_tables WHERE relname IN ('users', 'compat_sessions', 'compat_access_tokens') AND last_analyze IS NOT NULL ORDER BY 1`,
+    );
+    expect(analyzed.map((r) => r.relname)).toEqual(['compat_access_tokens', 'compat_sessions', 'users']);
+  });
+
   it('leaves every constraint and index of MAS in place', async () => {
     const fresh = await env();
     const before = await snapshotDatabase(fresh.mas.client);
@@ -183,6 +213,18 @@ describe('a migration of the fixture homeserver', () => {
 });
 
 describe('guarantees', () => {
+  it('counts active users left without a working session, the same in a dry run and a real run', async () => {
+    const e = await env();
+    // Alice's device keeps its session but loses its only token: she has to log in again.
+    await e.synapse.client.query(`DELETE FROM access_tokens WHERE user_id = '@alice:example.com' AND device_id = 'ADEVICE'`);
+    const dry = await run(['syn2mas', 'migrate', '--dry-run', '--json', ...e.args('main')]);
+    const real = await run(['syn2mas', 'migrate', '--json', ...e.args('main')]);
+    expect([dry.code, real.code]).toEqual([0, 0]);
+    const sessions = (r: typeof dry) => (JSON.parse(r.stdout) as { migration: { sessions: Record<string, number> } }).migration.sessions;
+    expect(sessions(real)).toEqual({ compatSessions: 7, withTokens: 6, usersKeepingSessions: 5, usersWithoutSessions: 1, adminSessions: 1 });
+    expect(sessions(dry)).toEqual(sessions(real));
+  });
+
   it('a dry run does the whole migration, then leaves MAS exactly as it was', async () => {
     const e = await env();
     const before = await snapshotDatabase(e.mas.client);

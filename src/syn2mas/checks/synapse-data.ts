@@ -19,6 +19,7 @@
 // User IDs of another server are an error (E_FOREIGN_USER_IDS); their rows are counted under
 // `foreign` so that the plan still adds up.
 import type { Queryable } from '../../db/queryable.js';
+import { timeQueries, type StepTiming } from '../../db/timed.js';
 import { finding, type Finding } from '../../report/finding.js';
 import {
   isLocal,
@@ -207,7 +208,15 @@ type Counted = {
   n: number;
 };
 
-export async function checkSynapseData(db: Queryable, opts: { serverName: string }): Promise<{ findings: Finding[]; facts: SynapseFacts }> {
+export interface SynapseDataResult {
+  findings: Finding[];
+  facts: SynapseFacts;
+  /** Time per step (a group of counts, or the examples of one finding), for the growth benchmark. */
+  timings: StepTiming[];
+}
+
+export async function checkSynapseData(source: Queryable, opts: { serverName: string }): Promise<SynapseDataResult> {
+  const db = timeQueries(source, 'schema');
   const params = [opts.serverName];
   const findings: Finding[] = [];
 
@@ -237,7 +246,7 @@ export async function checkSynapseData(db: Queryable, opts: { serverName: string
         details: { missingTables: missing, schema: env?.schema ?? null, ...(missing.length === 0 ? { schemaVersionRow: false } : {}) },
       }),
     );
-    return { findings, facts: emptyFacts(schemaVersion) };
+    return { findings, facts: emptyFacts(schemaVersion), timings: db.timings };
   }
   if (schemaVersion < MIN_SYNAPSE_SCHEMA) {
     findings.push(
@@ -253,7 +262,7 @@ export async function checkSynapseData(db: Queryable, opts: { serverName: string
         },
       ),
     );
-    return { findings, facts: emptyFacts(schemaVersion) };
+    return { findings, facts: emptyFacts(schemaVersion), timings: db.timings };
   }
 
   const facts = emptyFacts(schemaVersion);
@@ -261,6 +270,7 @@ export async function checkSynapseData(db: Queryable, opts: { serverName: string
   const serverVersion = env?.server_version ?? 0;
 
   // --- Users, with a per-user summary of their third-party IDs (one scan of each table) ---
+  db.step('users');
   const { rows: userRows } = await db.query<{
     migrate: number;
     foreign: number;
@@ -299,6 +309,7 @@ export async function checkSynapseData(db: Queryable, opts: { serverName: string
   facts.localPasswordUsers = users.local_password_users;
 
   // --- Third-party IDs, by owner class and medium ---
+  db.step('third-party IDs');
   const { rows: tpRows } = await db.query<Counted & { medium: string }>(
     `SELECT CASE ${ownerWhens('t.user_id')} ELSE 'migrate' END AS reason, t.medium, count(*)::int AS n
        FROM user_threepids t LEFT JOIN users u ON u.name = t.user_id
@@ -312,6 +323,7 @@ export async function checkSynapseData(db: Queryable, opts: { serverName: string
   }
 
   // --- External IDs (upstream links), by owner class and provider ---
+  db.step('upstream links');
   const { rows: extRows } = await db.query<Counted & { auth_provider: string; users: number }>(
     `SELECT CASE ${ownerWhens('e.user_id')} ELSE 'migrate' END AS reason, e.auth_provider,
             count(*)::int AS n, count(DISTINCT e.user_id)::int AS users
@@ -326,6 +338,7 @@ export async function checkSynapseData(db: Queryable, opts: { serverName: string
   facts.externalIds.sort((a, b) => (a.authProvider < b.authProvider ? -1 : a.authProvider > b.authProvider ? 1 : 0));
 
   // --- Devices ---
+  db.step('devices');
   const ipIsInvalid = `(d.ip IS NOT NULL AND d.ip <> '-' AND NOT ${validIpSql('d.ip', serverVersion)})`;
   const { rows: devRows } = await db.query<Counted & { invalid_ips: number }>(
     `SELECT ${DEVICE_REASON} AS reason, count(*)::int AS n, count(*) FILTER (WHERE ${ipIsInvalid})::int AS invalid_ips
@@ -339,11 +352,12 @@ export async function checkSynapseData(db: Queryable, opts: { serverName: string
   }
 
   // --- Access tokens (all of them: the non-refreshable ones make the plan; all count for the findings) ---
+  db.step('access tokens');
   const { rows: atRows } = await db.query<Counted & { refreshable: boolean; deviceless: boolean; foreign_puppets: number }>(
     `SELECT ${AT_REASON} AS reason, a.refresh_token_id IS NOT NULL AS refreshable,
             (a.device_id IS NULL AND a.puppets_user_id IS NULL) AS deviceless, count(*)::int AS n,
-            count(*) FILTER (WHERE a.puppets_user_id IS NOT NULL AND ${isForeignId('a.puppets_user_id')})::int AS foreign_puppets
-       ${AT_FROM} GROUP BY 1, 2, 3`,
+            count(*) FILTER (WHERE a.puppets_user_id IS NOT NULL AND ${isForeignId('a.puppets_user_id', 'pu')})::int AS foreign_puppets
+       ${AT_FROM} LEFT JOIN users pu ON pu.name = a.puppets_user_id GROUP BY 1, 2, 3`,
     params,
   );
   let atForeign = 0;
@@ -359,6 +373,7 @@ export async function checkSynapseData(db: Queryable, opts: { serverName: string
   }
 
   // --- Refreshable tokens (units), and the owners of refresh_tokens rows ---
+  db.step('refresh tokens');
   const { rows: rtRows } = await db.query<Counted>(`${REFRESH_WITH} SELECT ${REFRESH_REASON} AS reason, count(*)::int AS n ${REFRESH_FROM} GROUP BY 1`, params);
   for (const r of rtRows) add(plan.refreshTokens, r.reason, r.n);
   const { rows: rtOwnerRows } = await db.query<{ foreign: number; orphan: number }>(
@@ -369,6 +384,7 @@ export async function checkSynapseData(db: Queryable, opts: { serverName: string
   const rtOwners = rtOwnerRows[0] ?? { foreign: 0, orphan: 0 };
 
   // --- E_FOREIGN_USER_IDS ---
+  db.step('E_FOREIGN_USER_IDS');
   const sumReason = (rows: Counted[], reason: string): number => rows.filter((r) => r.reason === reason).reduce((s, r) => s + r.n, 0);
   const foreignByTable: Record<string, number> = {
     'users.name': users.foreign,
@@ -394,8 +410,8 @@ export async function checkSynapseData(db: Queryable, opts: { serverName: string
       .filter(([key]) => (foreignByTable[key] ?? 0) > 0)
       .map(([key, table, column]) => {
         const notNull = column === 'puppets_user_id' ? `t.${column} IS NOT NULL AND ` : '';
-        return `(SELECT DISTINCT '${key}' AS source, t.${column} AS user_id FROM ${table} t
-                  WHERE ${notNull}${isForeignId(`t.${column}`)} ORDER BY 2 NULLS FIRST LIMIT ${MAX_EXAMPLES})`;
+        return `(SELECT DISTINCT '${key}' AS source, t.${column} AS user_id FROM ${table} t LEFT JOIN users fu ON fu.name = t.${column}
+                  WHERE ${notNull}${isForeignId(`t.${column}`, 'fu')} ORDER BY 2 NULLS FIRST LIMIT ${MAX_EXAMPLES})`;
       });
     const { rows } = await db.query<{ source: string; user_id: string | null }>(branches.join(' UNION ALL '), params);
     const examples = rows.slice(0, MAX_EXAMPLES).map((r) => ({ source: r.source, userId: r.user_id, kind: foreignKind(r.user_id, opts.serverName) }));
@@ -423,6 +439,7 @@ export async function checkSynapseData(db: Queryable, opts: { serverName: string
   }
 
   // --- E_USERS_WITHOUT_CREATION_TS ---
+  db.step('E_USERS_WITHOUT_CREATION_TS');
   if (users.no_creation_ts > 0) {
     const { rows } = await db.query<{ name: string }>(
       `SELECT u.name FROM users u WHERE ${isMigratable('u')} AND u.creation_ts IS NULL ORDER BY 1 LIMIT ${MAX_EXAMPLES}`,
@@ -443,6 +460,7 @@ export async function checkSynapseData(db: Queryable, opts: { serverName: string
   }
 
   // --- W_ORPHAN_ROWS ---
+  db.step('W_ORPHAN_ROWS');
   const orphanByTable: Record<string, number> = {
     user_threepids: sumReason(tpRows, 'orphan'),
     user_external_ids: sumReason(extRows, 'orphan'),
@@ -461,7 +479,7 @@ export async function checkSynapseData(db: Queryable, opts: { serverName: string
     };
     const branches = Object.entries(orphanByTable)
       .filter(([, n]) => n > 0)
-      .map(([table]) => `(${branchSql[table]} WHERE ${isOrphanId('t.user_id')} ORDER BY 2, 3, 4, 5 LIMIT ${MAX_EXAMPLES})`);
+      .map(([table]) => `(${branchSql[table]} LEFT JOIN users ou ON ou.name = t.user_id WHERE ${isOrphanId('t.user_id', 'ou')} ORDER BY 2, 3, 4, 5 LIMIT ${MAX_EXAMPLES})`);
     const { rows } = await db.query<{ tbl: string; user_id: string; device_id: string | null; medium: string | null; auth_provider: string | null }>(
       branches.join(' UNION ALL '),
       params,
@@ -488,6 +506,7 @@ export async function checkSynapseData(db: Queryable, opts: { serverName: string
   }
 
   // --- W_APPSERVICE_USERS ---
+  db.step('W_APPSERVICE_USERS');
   const asTotal = users.appservice + users.appservice_invalid_localpart;
   if (asTotal > 0) {
     const { rows: byAs } = await db.query<{ appservice_id: string; n: number }>(
@@ -525,6 +544,7 @@ export async function checkSynapseData(db: Queryable, opts: { serverName: string
   }
 
   // --- W_GUESTS_IN_DATABASE ---
+  db.step('W_GUESTS_IN_DATABASE');
   if (users.guests > 0) {
     findings.push(
       finding(
@@ -540,6 +560,7 @@ export async function checkSynapseData(db: Queryable, opts: { serverName: string
   }
 
   // --- W_NON_EMAIL_THREEPIDS ---
+  db.step('W_NON_EMAIL_THREEPIDS');
   const nonEmailTotal = Object.values(nonEmailByMedium).reduce((s, n) => s + n, 0);
   if (nonEmailTotal > 0) {
     let onlyPhoneExamples: string[] = [];
@@ -578,6 +599,7 @@ export async function checkSynapseData(db: Queryable, opts: { serverName: string
   }
 
   // --- W_DUPLICATE_EMAILS ---
+  db.step('W_DUPLICATE_EMAILS');
   {
     const { rows } = await db.query<{ addresses: number; users: number; examples: Array<{ address: string; userIds: string[] }> | null }>(
       `WITH dup AS (
@@ -610,6 +632,7 @@ export async function checkSynapseData(db: Queryable, opts: { serverName: string
   }
 
   // --- W_CASE_COLLIDING_USERNAMES ---
+  db.step('W_CASE_COLLIDING_USERNAMES');
   {
     const { rows } = await db.query<{ groups: number; users: number; examples: Array<{ localpart: string; userIds: string[] }> | null }>(
       `WITH g AS (
@@ -640,6 +663,7 @@ export async function checkSynapseData(db: Queryable, opts: { serverName: string
   }
 
   // --- W_NONSTANDARD_LOCALPARTS ---
+  db.step('W_NONSTANDARD_LOCALPARTS');
   if (users.nonstandard > 0) {
     const { rows } = await db.query<{ name: string; lp: string }>(
       `SELECT u.name, ${localpart('u.name')} AS lp FROM users u
@@ -661,6 +685,7 @@ export async function checkSynapseData(db: Queryable, opts: { serverName: string
   }
 
   // --- W_TOKENS_ON_HIDDEN_DEVICES ---
+  db.step('W_TOKENS_ON_HIDDEN_DEVICES');
   const hiddenAccess = plan.accessTokens.skipped['hidden_device'] ?? 0;
   const hiddenRefresh = plan.refreshTokens.skipped['hidden_device'] ?? 0;
   if (hiddenAccess + hiddenRefresh > 0) {
@@ -698,6 +723,7 @@ export async function checkSynapseData(db: Queryable, opts: { serverName: string
   }
 
   // --- W_INVALID_DEVICE_IPS ---
+  db.step('W_INVALID_DEVICE_IPS');
   if (invalidIps > 0) {
     const { rows } = await db.query<{ user_id: string; device_id: string; ip: string }>(
       `SELECT d.user_id, d.device_id, d.ip ${DEVICE_FROM}
@@ -719,6 +745,7 @@ export async function checkSynapseData(db: Queryable, opts: { serverName: string
   }
 
   // --- W_BACKGROUND_UPDATES_PENDING ---
+  db.step('W_BACKGROUND_UPDATES_PENDING');
   if (present.has('background_updates')) {
     const { rows } = await db.query<{ n: number; names: string[] | null }>(
       `SELECT (SELECT count(*)::int FROM background_updates) AS n,
@@ -743,5 +770,5 @@ export async function checkSynapseData(db: Queryable, opts: { serverName: string
     }
   }
 
-  return { findings, facts };
+  return { findings, facts, timings: db.timings };
 }

@@ -1,4 +1,5 @@
 // The public result and option types of `syn2mas verify`, shared by the orchestrator and the report.
+import type { StepTiming } from '../../db/timed.js';
 import type { Finding } from '../../report/finding.js';
 
 export interface VerifyCount {
@@ -20,6 +21,8 @@ export interface VerifyReport {
   counts: Record<string, VerifyCount>;
   /** 0 consistent (info only), 10 at least one error. */
   exitCode: 0 | 10;
+  /** Wall time per comparison step, for the growth benchmark. */
+  timings: StepTiming[];
 }
 
 export interface VerifyOptions {
