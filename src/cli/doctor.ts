@@ -13,6 +13,16 @@ interface DoctorFlags {
   timeout?: string;
   caFile?: string;
   wellKnownUrl?: string;
+  baseUrl?: string;
+}
+
+/** An http(s) URL for a flag, or a usage error that says what was expected. */
+function urlFlag(flag: string, value: string | undefined, example: string): void {
+  if (value === undefined) return;
+  const url = URL.canParse(value) ? new URL(value) : undefined;
+  if (url === undefined || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.hostname === '') {
+    throw new UsageError(`${flag} ${value} is not an http(s) URL.`, { hint: `Give a full URL, such as ${example}.` });
+  }
 }
 
 
@@ -25,7 +35,8 @@ export function registerDoctorCommand(program: Command, ctx: CliContext): void {
     .option('--skip <check>', 'do not run this check id (repeatable)', collect)
     .option('--timeout <seconds>', 'per-request timeout in seconds', '5')
     .option('--ca-file <pem>', 'also trust the CAs in this PEM file (a private CA)')
-    .option('--well-known-url <url>', 'check the client well-known at this URL instead of https://<server name host>/.well-known/matrix/client');
+    .option('--well-known-url <url>', 'look up the client well-known at this URL instead of https://<server name>/.well-known/matrix/client')
+    .option('--base-url <url>', 'the client-facing base URL (what m.homeserver.base_url says), for the routing checks when the well-known cannot be found from here');
   addMasConfigOption(doctor);
   addSynapseConfigOption(doctor, false);
   doctor.action(async (flags: DoctorFlags, cmd: Command) => {
@@ -40,7 +51,8 @@ export function registerDoctorCommand(program: Command, ctx: CliContext): void {
     const { masTarget } = await import('../db/connection.js');
     const { runChecks, doctorExitCode } = await import('../doctor/runner.js');
     const { renderDoctor } = await import('../report/doctor.js');
-    const { wellKnownUrlFor } = await import('../doctor/check.js');
+    const { createDoctorContext } = await import('../doctor/context.js');
+    const { discoveryJson } = await import('../doctor/client-discovery.js');
 
     const allChecks = doctorChecks(flags.caFile !== undefined ? { caFile: flags.caFile } : {});
     const families = new Set(allChecks.map((c) => c.family));
@@ -48,7 +60,11 @@ export function registerDoctorCommand(program: Command, ctx: CliContext): void {
     const ids = new Set(allChecks.map((c) => c.id));
     for (const id of flags.skip ?? []) if (!ids.has(id)) throw new UsageError(`--skip ${id}: no such check.`, { hint: `Checks: ${[...ids].join(', ')}.` });
 
-    if (flags.wellKnownUrl !== undefined && !URL.canParse(flags.wellKnownUrl)) throw new UsageError(`--well-known-url ${flags.wellKnownUrl} is not a URL.`);
+    urlFlag('--well-known-url', flags.wellKnownUrl, 'https://example.com/.well-known/matrix/client');
+    urlFlag('--base-url', flags.baseUrl, 'https://matrix.example.com/');
+    if (flags.serverName !== undefined && !/^[^/?#@\s]+$/.test(flags.serverName)) {
+      throw new UsageError(`--server-name ${flags.serverName} is not a server name.`, { hint: 'A server name is host or host:port, as in @alice:example.com (example.com), without https://.' });
+    }
     const mas = parseMasConfig(loadMasConfigFiles(resolveMasConfigPaths(flags.config ?? [], ctx.streams.env)));
     let synapse;
     if (flags.synapseConfig !== undefined) {
@@ -59,25 +75,26 @@ export function registerDoctorCommand(program: Command, ctx: CliContext): void {
     const serverName = flags.serverName ?? mas.matrix.homeserver;
     const http = createHttpClient({ timeoutMs: timeout * 1000, ...(flags.caFile !== undefined ? { caFile: flags.caFile } : {}) });
     try {
-      const results = await runChecks(
-        allChecks,
-        {
-          issuer: mas.http.issuer,
-          serverName,
-          wellKnownUrl: flags.wellKnownUrl ?? wellKnownUrlFor(serverName),
-          endpoint: mas.matrix.endpoint,
-          sharedSecret: mas.matrix.secret === undefined ? undefined : readSecretSource(mas.matrix.secret, 'trim'),
-          http,
-          mas,
-          ...(synapse !== undefined ? { synapse } : {}),
-          masDb: () => masTarget(mas, ctx.streams.env),
-          timeoutMs: timeout * 1000,
-        },
-        { ...(flags.only ? { only: new Set(flags.only) } : {}), ...(flags.skip ? { skip: new Set(flags.skip) } : {}) },
-      );
+      const session = createDoctorContext({
+        issuer: mas.http.issuer,
+        serverName,
+        ...(flags.wellKnownUrl !== undefined ? { wellKnownUrl: flags.wellKnownUrl } : {}),
+        ...(flags.baseUrl !== undefined ? { baseUrl: flags.baseUrl } : {}),
+        endpoint: mas.matrix.endpoint,
+        sharedSecret: mas.matrix.secret === undefined ? undefined : readSecretSource(mas.matrix.secret, 'trim'),
+        http,
+        mas,
+        ...(synapse !== undefined ? { synapse } : {}),
+        masDb: () => masTarget(mas, ctx.streams.env),
+        timeoutMs: timeout * 1000,
+      });
+      const results = await runChecks(allChecks, session.ctx, { ...(flags.only ? { only: new Set(flags.only) } : {}), ...(flags.skip ? { skip: new Set(flags.skip) } : {}) });
       const exitCode = doctorExitCode(results);
-      if (out.json) out.writeJson({ ok: exitCode === 0, exitCode, checks: results });
-      else out.print(renderDoctor(results, out.paint).join('\n'));
+      // null when no check needed it (--only config, say).
+      const discovered = await session.discovered();
+      const discovery = discovered === undefined ? null : discoveryJson(discovered);
+      if (out.json) out.writeJson({ ok: exitCode === 0, exitCode, discovery, checks: results });
+      else out.print(renderDoctor(results, out.paint, discovery).join('\n'));
       ctx.exitCode = exitCode;
     } finally {
       await http.close();

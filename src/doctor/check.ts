@@ -6,6 +6,7 @@ import type { ParsedSynapseConfig } from '../config/synapse.js';
 import type { DatabaseTarget } from '../db/connection.js';
 import type { HttpClient } from '../http/client.js';
 import type { Secret } from '../secret.js';
+import type { ClientDiscovery } from './client-discovery.js';
 
 export type CheckStatus = 'pass' | 'warn' | 'fail' | 'skip';
 
@@ -25,11 +26,21 @@ export interface DoctorContext {
   /** The Matrix server name (`matrix.homeserver`, or --server-name). */
   serverName: string;
   /**
-   * The client well-known document: https://<host of the server name>/.well-known/matrix/client, as
-   * the Matrix spec has clients look it up (the port, if any, is not used), or --well-known-url.
+   * The client well-known document: https://<server name>/.well-known/matrix/client, port included,
+   * as Element's SDK looks it up, or --well-known-url.
    */
   wellKnownUrl: string;
-  /** Where MAS reaches Synapse (`matrix.endpoint`). */
+  /** --base-url: the client-facing base URL, when doctor cannot find it through the well-known. */
+  baseUrl?: string;
+  /**
+   * How clients find the homeserver (the well-known and the base URL it gives, or --base-url),
+   * computed on the first call and shared by every check: routing checks run on that base URL only.
+   */
+  clientDiscovery(): Promise<ClientDiscovery>;
+  /**
+   * Where MAS reaches Synapse (`matrix.endpoint`): used for what only the internal endpoint answers
+   * (/_synapse/mas, the admin API), never for routing, which it never goes through.
+   */
   endpoint: string;
   /** The shared secret MAS sends to Synapse; only ever sent to `endpoint`'s /_synapse/mas/ paths. */
   sharedSecret: Secret | undefined;
@@ -70,10 +81,4 @@ export function joinUrl(base: string, path: string): string {
   url.pathname = `${url.pathname.replace(/\/+$/, '')}/${path.replace(/^\/+/, '')}`;
   url.search = '';
   return url.toString();
-}
-
-/** Where clients look up the client well-known document for a server name (the spec drops the port). */
-export function wellKnownUrlFor(serverName: string): string {
-  const host = serverName.startsWith('[') ? serverName.slice(0, serverName.indexOf(']') + 1) : serverName.replace(/:\d+$/, '');
-  return `https://${host}/.well-known/matrix/client`;
 }

@@ -15,6 +15,7 @@ import { parseMasConfig, type ParsedMasConfig } from '../../src/config/mas.js';
 import type { CheckResult, DoctorCheck, DoctorContext } from '../../src/doctor/check.js';
 import { adminApiChecks } from '../../src/doctor/checks/admin-api.js';
 import { tlsChecks, tlsChecksWith } from '../../src/doctor/checks/tls.js';
+import { createDoctorContext, type DoctorInput } from '../../src/doctor/context.js';
 import { runChecks } from '../../src/doctor/runner.js';
 import { createHttpClient, type HttpClient } from '../../src/http/client.js';
 import { sourced } from '../helpers/config.js';
@@ -71,12 +72,11 @@ function masConfig(o: MasYaml): ParsedMasConfig {
   );
 }
 
-function context(mas: ParsedMasConfig, overrides: Partial<DoctorContext> = {}): DoctorContext {
-  return {
+function context(mas: ParsedMasConfig, overrides: Partial<DoctorInput> = {}): DoctorContext {
+  // The well-known is looked up where clients look: the server name as given, port included.
+  return createDoctorContext({
     issuer: mas.http.issuer,
     serverName: mas.matrix.homeserver,
-    // Where the fake serves it: the server name as given, port included.
-    wellKnownUrl: `https://${overrides.serverName ?? mas.matrix.homeserver}/.well-known/matrix/client`,
     endpoint: mas.matrix.endpoint,
     sharedSecret: undefined,
     http,
@@ -86,7 +86,7 @@ function context(mas: ParsedMasConfig, overrides: Partial<DoctorContext> = {}): 
     },
     timeoutMs: 5000,
     ...overrides,
-  };
+  }).ctx;
 }
 
 /** Runs the checks and returns the one with this id; asserts that no secret or token leaks. */

@@ -9,6 +9,7 @@ import { parseMasConfig } from '../../src/config/mas.js';
 import { parseSynapseConfig } from '../../src/config/synapse.js';
 import type { CheckResult, DoctorContext } from '../../src/doctor/check.js';
 import { SECRET_PLACEHOLDER, configChecks } from '../../src/doctor/checks/config.js';
+import { createDoctorContext } from '../../src/doctor/context.js';
 import { runChecks } from '../../src/doctor/runner.js';
 import { createHttpClient, type HttpClient } from '../../src/http/client.js';
 import { sourced } from '../helpers/config.js';
@@ -56,10 +57,9 @@ function synapseDoc(extra: Record<string, unknown> = {}): Record<string, unknown
 
 function context(mas: Record<string, unknown>, synapse?: Record<string, unknown>): DoctorContext {
   const parsedMas = parseMasConfig(sourced(mas, 'mas.yaml'));
-  return {
+  return createDoctorContext({
     issuer: parsedMas.http.issuer,
     serverName: parsedMas.matrix.homeserver,
-    wellKnownUrl: `https://${parsedMas.matrix.homeserver}/.well-known/matrix/client`,
     endpoint: parsedMas.matrix.endpoint,
     sharedSecret: undefined,
     http,
@@ -69,7 +69,7 @@ function context(mas: Record<string, unknown>, synapse?: Record<string, unknown>
       throw new Error('the config checks must not touch the database');
     },
     timeoutMs: 2000,
-  };
+  }).ctx;
 }
 
 async function run(mas: Record<string, unknown>, synapse?: Record<string, unknown>): Promise<Record<string, CheckResult>> {

@@ -1,31 +1,20 @@
-// The discovery checks of doctor (client well-known format, MAS's OpenID discovery document,
-// Synapse's auth_metadata, every legacy compatibility route) against real local HTTPS servers
-// (test/helpers/fake-deployment.ts: a public host with Synapse behind a reverse proxy, and MAS on
-// another origin), with faults switched on one at a time; each test asserts exact ids and statuses.
-//
-// Once these checks are in allChecks the tests go through the CLI (`mas-tool doctor --json`);
-// until then they call runChecks with a context built as src/cli/doctor.ts builds it.
+// The discovery checks of doctor (client base URL, client well-known format, MAS's OpenID discovery
+// document, Synapse's auth_metadata, every legacy compatibility route) through the CLI
+// (`mas-tool doctor --json`), against real local HTTPS servers (test/helpers/fake-deployment.ts: a
+// public host with Synapse behind a reverse proxy, and MAS on another origin), with faults switched
+// on one at a time; each test asserts exact ids and statuses.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { parseMasConfig } from '../../src/config/mas.js';
-import { readSecretSource } from '../../src/config/secret-source.js';
 import type { CheckResult } from '../../src/doctor/check.js';
-import { basicChecks } from '../../src/doctor/checks/basics.js';
-import { discoveryChecks } from '../../src/doctor/checks/discovery.js';
-import { runChecks } from '../../src/doctor/runner.js';
-import { createHttpClient } from '../../src/http/client.js';
 import { run } from '../helpers/cli.js';
-import { sourced } from '../helpers/config.js';
 import { COMPAT_ROUTES, startFakeDeployment, type FakeDeployment } from '../helpers/fake-deployment.js';
 import { makeCertificates, type TestCertificates } from '../helpers/tls.js';
 
 const SECRET = 'discovery-shared-secret-value';
-const IDS = ['wellknown.format', 'discovery.openid_configuration', 'discovery.synapse_auth_metadata', 'compat.routes'] as const;
-/** Whether the CLI runs these checks yet; asked of the CLI itself, which refuses (exit 2) to --skip an unknown id. */
-let wired = false;
+const IDS = ['wellknown.format', 'discovery.client_base_url', 'discovery.openid_configuration', 'discovery.synapse_auth_metadata', 'compat.routes'] as const;
 
 let certs: TestCertificates;
 let hs: FakeDeployment;
@@ -35,8 +24,6 @@ beforeAll(async () => {
   certs = makeCertificates();
   hs = await startFakeDeployment(certs, SECRET);
   dir = mkdtempSync(join(tmpdir(), 'mas-tool-discovery-'));
-  const probe = await run(['doctor', '-c', join(dir, 'absent.yaml'), ...IDS.flatMap((id) => ['--skip', id])]);
-  wired = probe.code !== 2;
 });
 afterAll(async () => {
   await hs.close();
@@ -53,51 +40,22 @@ interface Doctor {
   checks: CheckResult[];
   status: Record<string, string>;
   get(id: (typeof IDS)[number]): CheckResult;
-  /** Everything printed (CLI) or the serialised results. */
+  /** Everything printed. */
   output: string;
 }
 
 async function doctor(config = masConfig(), timeoutSeconds = 5): Promise<Doctor> {
-  let checks: CheckResult[];
-  let output: string;
-  if (wired) {
-    const file = join(dir, `mas-${Math.random().toString(36).slice(2)}.yaml`);
-    writeFileSync(file, stringify(config));
-    const families = ['issuer', 'wellknown', 'homeserver', 'discovery', 'compat'].flatMap((f) => ['--only', f]);
-    const r = await run(['doctor', '--json', '-c', file, '--ca-file', certs.caFile, '--timeout', String(timeoutSeconds), '--well-known-url', `${hs.url}.well-known/matrix/client`, ...families]);
-    checks = (JSON.parse(r.stdout) as { checks: CheckResult[] }).checks;
-    output = r.stdout + r.stderr;
-  } else {
-    const mas = parseMasConfig(sourced(config, 'config.yaml'));
-    const http = createHttpClient({ timeoutMs: timeoutSeconds * 1000, caFile: certs.caFile });
-    try {
-      checks = await runChecks(
-        [...basicChecks, ...discoveryChecks],
-        {
-          issuer: mas.http.issuer,
-          serverName: mas.matrix.homeserver,
-          wellKnownUrl: `https://${mas.matrix.homeserver}/.well-known/matrix/client`,
-          endpoint: mas.matrix.endpoint,
-          sharedSecret: mas.matrix.secret === undefined ? undefined : readSecretSource(mas.matrix.secret, 'trim'),
-          http,
-          mas,
-          masDb: () => {
-            throw new Error('not needed');
-          },
-          timeoutMs: timeoutSeconds * 1000,
-        },
-        {},
-      );
-    } finally {
-      await http.close();
-    }
-    output = JSON.stringify(checks);
-  }
+  const file = join(dir, `mas-${Math.random().toString(36).slice(2)}.yaml`);
+  writeFileSync(file, stringify(config));
+  const families = ['issuer', 'wellknown', 'homeserver', 'discovery', 'compat'].flatMap((f) => ['--only', f]);
+  // The server name is the fake's host:port, where it serves the well-known: clients look there.
+  const r = await run(['doctor', '--json', '-c', file, '--ca-file', certs.caFile, '--timeout', String(timeoutSeconds), ...families]);
+  const checks = (JSON.parse(r.stdout) as { checks: CheckResult[] }).checks;
   const status = Object.fromEntries(checks.filter((c) => (IDS as readonly string[]).includes(c.id)).map((c) => [c.id, c.status]));
   return {
     checks,
     status,
-    output,
+    output: r.stdout + r.stderr,
     get(id) {
       const c = checks.find((x) => x.id === id);
       if (c === undefined) throw new Error(`no result for ${id}`);
@@ -192,21 +150,26 @@ describe('the client well-known document', () => {
     expect(r.get('wellknown.format').message).toContain('served as text/plain, not application/json');
   });
 
-  it('that is not JSON, or has no base_url, fails (clients stop); one that is absent skips', async () => {
+  it('that is not JSON, or has no base_url, fails (clients stop); one that is absent skips; without a base URL the routes are not probed', async () => {
+    const noBase = { ...ALL_PASS, 'discovery.client_base_url': 'skip', 'compat.routes': 'skip' };
     hs.faults.wellKnown = 'not-json';
-    expect((await doctor()).status['wellknown.format']).toBe('fail');
+    expect((await doctor()).status).toEqual({ ...noBase, 'wellknown.format': 'fail' });
     hs.faults.wellKnown = 'no-base-url';
-    expect((await doctor()).status['wellknown.format']).toBe('fail');
+    expect((await doctor()).status).toEqual({ ...noBase, 'wellknown.format': 'fail' });
     hs.faults.wellKnown = 'missing';
     const r = await doctor();
-    expect(r.status).toEqual({ ...ALL_PASS, 'wellknown.format': 'skip' });
+    expect(r.status).toEqual({ ...noBase, 'wellknown.format': 'skip' });
+    expect(r.get('compat.routes').message).toContain('--base-url');
+    // Synapse's own discovery answers are still read, on matrix.endpoint, and the message says so.
+    expect(r.get('discovery.synapse_auth_metadata').message).toContain(`on ${hs.url} (matrix.endpoint`);
   });
 
-  it('whose base_url does not answer fails', async () => {
+  it('whose base_url does not answer fails discovery.client_base_url, naming the URL, and the routes are not probed there', async () => {
     hs.faults.wellKnownBaseUrl = 'https://127.0.0.1:1/';
     const r = await doctor();
-    expect(r.status['wellknown.format']).toBe('fail');
-    expect(r.get('wellknown.format').message).toContain('https://127.0.0.1:1/_matrix/client/versions could not be reached');
+    expect(r.status).toEqual({ ...ALL_PASS, 'discovery.client_base_url': 'fail', 'compat.routes': 'skip' });
+    expect(r.get('discovery.client_base_url').message).toContain('https://127.0.0.1:1/_matrix/client/versions could not be reached');
+    expect(r.get('compat.routes').message).toContain('does not answer as a Matrix homeserver');
   });
 });
 
@@ -303,10 +266,12 @@ describe('timeouts', () => {
     expect(Date.now() - started).toBeLessThan(2900);
     expect(r.status).toEqual({
       'wellknown.format': 'skip',
+      'discovery.client_base_url': 'skip',
       'discovery.openid_configuration': 'fail',
       'discovery.synapse_auth_metadata': 'fail',
-      'compat.routes': 'warn',
+      'compat.routes': 'skip',
     });
+    expect(r.get('wellknown.format').message).toContain('no answer within 0.3 s');
     expect(r.get('discovery.openid_configuration').message).toContain('no answer within 0.3 s');
     expect(r.get('discovery.synapse_auth_metadata').message).toContain('no answer within 0.3 s');
     expect(r.get('compat.routes').message).toContain('no answer within 0.3 s');

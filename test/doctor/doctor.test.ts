@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { run } from '../helpers/cli.js';
-import { startFakeDeployment, startRecorder, type FakeDeployment } from '../helpers/fake-deployment.js';
+import { startFakeDeployment, startNginxWelcome, startRecorder, type FakeDeployment } from '../helpers/fake-deployment.js';
 import { makeCertificates, type TestCertificates } from '../helpers/tls.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 
@@ -35,8 +35,6 @@ afterEach(() => {
   hs.requests.length = 0;
 });
 
-/** The fake serves the well-known on its own port; the spec's lookup would drop the port. */
-const wellKnown = (): string => `${hs.url}.well-known/matrix/client`;
 
 function config(overrides: Record<string, unknown> = {}): string {
   const file = join(dir, `mas-${Math.random().toString(36).slice(2)}.yaml`);
@@ -53,7 +51,8 @@ function config(overrides: Record<string, unknown> = {}): string {
 }
 
 async function doctor(extra: string[] = [], cfg = config()) {
-  const r = await run(['doctor', '--json', '-c', cfg, '--ca-file', certs.caFile, '--well-known-url', wellKnown(), ...extra]);
+  // The server name is the fake's host:port, where it serves the client well-known, as clients look it up.
+  const r = await run(['doctor', '--json', '-c', cfg, '--ca-file', certs.caFile, ...extra]);
   const doc = JSON.parse(r.stdout) as { exitCode: number; checks: Array<{ id: string; status: string; message: string; fix?: string }> };
   return { ...r, doc, status: Object.fromEntries(doc.checks.map((c) => [c.id, c.status])) };
 }
@@ -69,6 +68,7 @@ describe('doctor against a healthy deployment', () => {
       'synapse.mas_api': 'pass',
       'compat.login': 'pass',
       'wellknown.format': 'pass',
+      'discovery.client_base_url': 'pass',
       'discovery.openid_configuration': 'pass',
       'discovery.synapse_auth_metadata': 'pass',
       'compat.routes': 'pass',
@@ -88,9 +88,10 @@ describe('doctor against a healthy deployment', () => {
   });
 
   it('prints ✅ lines for people, and never the shared secret', async () => {
-    const r = await run(['doctor', '-c', config(), '--ca-file', certs.caFile, '--well-known-url', wellKnown()]);
+    const r = await run(['doctor', '-c', config(), '--ca-file', certs.caFile]);
+    expect(r.stdout.split('\n')[0]).toBe(`Client base URL: ${hs.url} (m.homeserver.base_url of ${hs.url}.well-known/matrix/client).`);
     expect(r.stdout).toContain('✅ [synapse.mas_api]');
-    expect(r.stdout).toContain('15 passed, 0 warnings, 0 failed, 5 skipped.');
+    expect(r.stdout).toContain('16 passed, 0 warnings, 0 failed, 5 skipped.');
     expect(r.stdout + r.stderr).not.toContain(SECRET);
   });
 
@@ -153,11 +154,12 @@ describe('doctor finds what is wrong', () => {
     expect(r.code).toBe(11);
   });
 
-  it.each([['missing'], ['not-json'], ['no-base-url']] as const)('a well-known document that is %s is a warning', async (kind) => {
+  it.each([['missing'], ['not-json'], ['no-base-url']] as const)('a well-known document that is %s is a warning, and the routing checks are skipped, not run on matrix.endpoint', async (kind) => {
     hs.faults.wellKnown = kind;
     const r = await doctor();
     expect(r.status['wellknown.client']).toBe('warn');
-    expect(r.status['compat.login']).toBe('pass');
+    expect(r.status['compat.login']).toBe('skip');
+    expect(r.doc.checks.find((c) => c.id === 'compat.login')?.message).toContain('--base-url URL');
   });
 
   it('an unreachable homeserver fails, and the checks that need it are skipped', async () => {
@@ -166,13 +168,31 @@ describe('doctor finds what is wrong', () => {
     expect(r.status).toMatchObject({ 'homeserver.reachable': 'fail', 'homeserver.rejects_invalid_token': 'skip', 'synapse.mas_api': 'skip' });
   });
 
+  it('matrix.endpoint answering with a web server\'s welcome page fails homeserver.reachable ("not a Matrix homeserver"), and no later check reads that page as Synapse', async () => {
+    const nginx = await startNginxWelcome();
+    try {
+      const r = await doctor([], config({ matrix: { homeserver: hs.hostPort, endpoint: nginx.url, secret: SECRET } }));
+      expect(r.status).toMatchObject({ 'homeserver.reachable': 'fail', 'homeserver.rejects_invalid_token': 'skip', 'synapse.mas_api': 'skip' });
+      const reachable = r.doc.checks.find((c) => c.id === 'homeserver.reachable');
+      expect(reachable?.message).toContain('this is not a Matrix homeserver: got text/html');
+      expect(reachable?.message).toContain(`${nginx.url}_matrix/client/versions`);
+      expect(reachable?.fix).toContain('matrix.endpoint');
+      expect(r.stdout).not.toContain('might have been accepted');
+      // The shared secret never went to that page.
+      expect(nginx.requests.filter((q) => q.authorization !== undefined)).toEqual([]);
+      expect(r.code).toBe(10);
+    } finally {
+      await nginx.close();
+    }
+  });
+
   it('an issuer that is not HTTPS is a warning', async () => {
     const r = await doctor([], config({ http: { public_base: 'http://[::]:8080/' } }));
     expect(r.status['issuer.https']).toBe('warn');
   });
 
   it('an untrusted certificate fails with a TLS reason when the private CA is not given', async () => {
-    const r = await run(['doctor', '--json', '-c', config(), '--well-known-url', wellKnown()]);
+    const r = await run(['doctor', '--json', '-c', config()]);
     const doc = JSON.parse(r.stdout) as { checks: Array<{ id: string; status: string; message: string }> };
     const reachable = doc.checks.find((c) => c.id === 'homeserver.reachable');
     expect(reachable?.status).toBe('fail');
@@ -200,10 +220,33 @@ describe('doctor finds what is wrong', () => {
 });
 
 describe('doctor options', () => {
-  it('looks up the well-known on the server name without its port, as the spec says', async () => {
+  it('looks up the well-known on the server name with its port, as Element does, and reports the same URL in both well-known checks', async () => {
     const r = await run(['doctor', '--json', '-c', config(), '--ca-file', certs.caFile, '--only', 'wellknown', '--timeout', '0.5']);
-    const check = (JSON.parse(r.stdout) as { checks: Array<{ id: string; details?: { url?: string } }> }).checks.find((c) => c.id === 'wellknown.client');
-    expect(check?.details?.url).toBe('https://127.0.0.1/.well-known/matrix/client');
+    const doc = JSON.parse(r.stdout) as { discovery: { wellKnown: { url: string } }; checks: Array<{ id: string; status: string; details?: { url?: string } }> };
+    const url = `https://${hs.hostPort}/.well-known/matrix/client`;
+    expect(doc.discovery.wellKnown.url).toBe(url);
+    for (const id of ['wellknown.client', 'wellknown.format']) expect(doc.checks.find((c) => c.id === id)).toMatchObject({ status: 'pass', details: { url } });
+  });
+
+  it('--well-known-url looks up the well-known elsewhere, for every check alike', async () => {
+    const elsewhere = 'https://127.0.0.1:1/.well-known/matrix/client';
+    const r = await doctor(['--well-known-url', elsewhere, '--only', 'wellknown', '--timeout', '0.5']);
+    expect(r.status).toMatchObject({ 'wellknown.client': 'warn', 'wellknown.format': 'skip' });
+    expect(r.doc.checks.find((c) => c.id === 'wellknown.client')?.message).toContain(`${elsewhere} could not be fetched`);
+    expect(r.doc.checks.find((c) => c.id === 'wellknown.format')?.message).toContain(elsewhere);
+  });
+
+  it.each([
+    ['--base-url', 'matrix.example.com'],
+    ['--base-url', 'ftp://matrix.example.com/'],
+    ['--well-known-url', 'not a url'],
+    ['--server-name', 'https://example.com'],
+  ])('%s %s is a usage error with a hint', async (flag, value) => {
+    const r = await run(['doctor', '--json', '-c', config(), flag, value]);
+    expect(r.code).toBe(2);
+    const error = (JSON.parse(r.stdout) as { error: { message: string; hint?: string } }).error;
+    expect(error.message).toContain(flag);
+    expect(error.hint).toMatch(/example\.com/);
   });
 
   it('--only and --skip select checks; unknown names are usage errors', async () => {

@@ -6,6 +6,7 @@ import { parseMasConfig } from '../../src/config/mas.js';
 import { masTarget } from '../../src/db/connection.js';
 import type { CheckResult, DoctorContext } from '../../src/doctor/check.js';
 import { FAILED_REASON_MAX, capReason, describeRelease, formatAge, masInternalChecks, withMasDb } from '../../src/doctor/checks/mas-internals.js';
+import { createDoctorContext } from '../../src/doctor/context.js';
 import { runChecks } from '../../src/doctor/runner.js';
 import { ConfigError } from '../../src/errors.js';
 import { createHttpClient, type HttpClient } from '../../src/http/client.js';
@@ -33,7 +34,7 @@ async function database(template: 'mas' | 'empty' = 'mas'): Promise<TestDatabase
 
 function context(masDb: DoctorContext['masDb']): DoctorContext {
   const mas = parseMasConfig(sourced({ matrix: { homeserver: 'example.com', secret: 'unused-shared-secret' } }, 'mas.yaml'));
-  return { issuer: undefined, serverName: 'example.com', wellKnownUrl: 'https://example.com/.well-known/matrix/client', endpoint: 'http://localhost:8008/', sharedSecret: undefined, http, mas, masDb, timeoutMs: 2000 };
+  return createDoctorContext({ issuer: undefined, serverName: 'example.com', endpoint: 'http://localhost:8008/', sharedSecret: undefined, http, mas, masDb, timeoutMs: 2000 }).ctx;
 }
 
 function forUrl(url: string): DoctorContext['masDb'] {

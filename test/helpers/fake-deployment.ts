@@ -1,9 +1,13 @@
-// Two local HTTPS servers that behave like a MAS deployment, as the MAS and Synapse documentation
-// describe it, with faults that tests switch on:
-// - the public host: Synapse behind a reverse proxy that serves the client well-known document and
-//   sends MAS's compatibility routes (^/_matrix/client/(.*)/(login|logout|refresh)) to MAS;
-// - MAS itself, on another origin: its OpenID discovery document and its compatibility routes.
-// Both share one certificate (127.0.0.1 and localhost) signed by the test CA.
+// Local servers that behave like a MAS deployment, as the MAS and Synapse documentation describe it,
+// with faults that tests switch on:
+// - the public host (HTTPS): Synapse behind a reverse proxy that serves the client well-known
+//   document and sends MAS's compatibility routes (^/_matrix/client/(.*)/(login|logout|refresh)) to
+//   MAS; with `masOnPublicHost`, MAS's own paths (discovery, OAuth, account) are served there too;
+// - MAS itself, on another origin (HTTPS): its OpenID discovery document and its compatibility routes;
+// - Synapse's own client listener (plain HTTP, what matrix.endpoint usually names): Synapse under
+//   MAS without any proxy, so every legacy route answers 404 M_UNRECOGNIZED there.
+// The HTTPS servers share one certificate (127.0.0.1 and localhost) signed by the test CA.
+// startNginxWelcome() is a web server that is not Synapse at all: nginx's default site.
 import { once } from 'node:events';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse, type Server as HttpServer } from 'node:http';
 import { createServer, type Server } from 'node:https';
@@ -66,10 +70,22 @@ export interface RecordedRequest {
   authorization: string | undefined;
 }
 
+export interface FakeDeploymentOptions {
+  /** The host name in the public URLs (the servers listen on 127.0.0.1 either way). Default 127.0.0.1. */
+  host?: 'localhost' | '127.0.0.1';
+  /** MAS served on the public host too (issuer = the public URL), as one reverse proxy in front of both. */
+  masOnPublicHost?: boolean;
+}
+
 export interface FakeDeployment {
   /** The public host (Synapse behind the reverse proxy), with a trailing slash. */
   url: string;
+  /** host:port of the public host: the server name, when the well-known is served on it. */
   hostPort: string;
+  /** Synapse's own client listener, plain HTTP, no proxy: what matrix.endpoint names. */
+  synapseUrl: string;
+  /** Requests to Synapse's own listener. */
+  synapseRequests: RecordedRequest[];
   /** MAS's public URL, and so its issuer, with a trailing slash. */
   masUrl: string;
   faults: Faults;
@@ -134,10 +150,17 @@ async function readBody(req: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-export async function startFakeDeployment(certs: TestCertificates, secret: string): Promise<FakeDeployment> {
+/** Paths MAS serves under its public base (besides the compatibility routes). */
+function isMasPath(path: string): boolean {
+  return path === '/.well-known/openid-configuration' || ['/oauth2/', '/authorize', '/account/', '/complete-compat-sso/', '/assets/'].some((p) => path.startsWith(p));
+}
+
+export async function startFakeDeployment(certs: TestCertificates, secret: string, options: FakeDeploymentOptions = {}): Promise<FakeDeployment> {
   const faults: Faults = defaultFaults(secret);
   const requests: RecordedRequest[] = [];
   const masRequests: RecordedRequest[] = [];
+  const synapseRequests: RecordedRequest[] = [];
+  const host = options.host ?? '127.0.0.1';
   let base = '';
   let masBase = '';
 
@@ -210,6 +233,51 @@ export async function startFakeDeployment(certs: TestCertificates, secret: strin
     });
   };
 
+  /** Synapse itself, with matrix_authentication_service enabled, as any of its client listeners answers. */
+  const synapse = (req: IncomingMessage, res: ServerResponse, url: URL): unknown => {
+    const path = url.pathname;
+    if (path === '/.well-known/matrix/client') return json(res, 404, { errcode: 'M_NOT_FOUND', error: '.well-known not available' });
+    if (path === '/_matrix/client/versions') return json(res, faults.versionsStatus, { versions: ['r0.6.1', 'v1.1', 'v1.11', 'v1.12'] });
+    if (path === '/_synapse/admin/v1/server_version') return json(res, 200, { server_version: faults.synapseVersion });
+    if (path === '/_matrix/client/v3/account/whoami') {
+      if (req.headers.authorization === undefined) return json(res, 401, { errcode: 'M_MISSING_TOKEN' });
+      if (faults.whoamiStatus === 200) return json(res, 200, { user_id: '@someone:example.com' });
+      if (faults.whoamiStatus === 503) return json(res, 503, { errcode: 'M_UNKNOWN', error: 'Unable to introspect the access token' });
+      return json(res, faults.whoamiStatus, { errcode: 'M_UNKNOWN_TOKEN', error: 'Invalid access token passed.', soft_logout: false });
+    }
+    if (path.startsWith('/_synapse/mas/')) {
+      if (faults.redirectMasApiTo !== undefined) {
+        res.writeHead(302, { location: `${faults.redirectMasApiTo}${path}` });
+        return res.end();
+      }
+      if (faults.integrationDisabled) return unrecognized(res);
+      if (req.headers.authorization !== `Bearer ${faults.synapseSecret}`) return json(res, 403, { errcode: 'M_FORBIDDEN', error: 'This endpoint must only be called by MAS' });
+      return json(res, 400, { errcode: 'M_MISSING_PARAM', error: 'Missing localpart' });
+    }
+    // Synapse's discovery endpoints: registered only with the integration on; they pass MAS's
+    // discovery document through.
+    const discovery = {
+      stable: path === '/_matrix/client/v1/auth_metadata',
+      unstable: path === '/_matrix/client/unstable/org.matrix.msc2965/auth_metadata',
+      issuer: path === '/_matrix/client/unstable/org.matrix.msc2965/auth_issuer',
+    };
+    if (discovery.stable || discovery.unstable || discovery.issuer) {
+      if (faults.integrationDisabled || (discovery.stable && faults.authMetadata === 'stable-missing')) return unrecognized(res);
+      const metadata = masMetadata();
+      if (faults.synapseIssuer === 'no-trailing-slash') metadata.issuer = String(metadata.issuer).replace(/\/$/, '');
+      const cache = { 'cache-control': 'public, max-age=600, s-maxage=3600, stale-while-revalidate=600' };
+      return json(res, 200, discovery.issuer ? { issuer: metadata.issuer } : metadata, cache);
+    }
+    const compat = compatRoute(path);
+    // A Synapse that does not delegate to MAS still has its own login servlet.
+    if ((compat === 'login-r0' || compat === 'login-v3') && faults.login === 'synapse-flows') {
+      return json(res, 200, { flows: [{ type: 'm.login.password' }, { type: 'm.login.application_service' }] });
+    }
+    // Under MAS, Synapse registers none of the compatibility servlets.
+    return unrecognized(res);
+  };
+
+  /** The reverse proxy on the public host: the well-known, MAS's routes to MAS, the rest to Synapse. */
   const server: Server = createServer(
     { key: certs.key, cert: certs.cert },
     handle(requests, (req, res, url, body) => {
@@ -227,82 +295,54 @@ export async function startFakeDeployment(certs: TestCertificates, secret: strin
         res.writeHead(200, { 'content-type': faults.wellKnownContentType, ...(faults.wellKnownCors ? { 'access-control-allow-origin': '*' } : {}) });
         return res.end(JSON.stringify(doc));
       }
-      if (path === '/_matrix/client/versions') return json(res, faults.versionsStatus, { versions: ['v1.11', 'v1.12'] });
-      if (path === '/_synapse/admin/v1/server_version') return json(res, 200, { server_version: faults.synapseVersion });
-      if (path === '/_matrix/client/v3/account/whoami') {
-        if (req.headers.authorization === undefined) return json(res, 401, { errcode: 'M_MISSING_TOKEN' });
-        if (faults.whoamiStatus === 200) return json(res, 200, { user_id: '@someone:example.com' });
-        if (faults.whoamiStatus === 503) return json(res, 503, { errcode: 'M_UNKNOWN', error: 'Unable to introspect the access token' });
-        return json(res, faults.whoamiStatus, { errcode: 'M_UNKNOWN_TOKEN', error: 'Invalid access token passed.', soft_logout: false });
-      }
-      if (path.startsWith('/_synapse/mas/')) {
-        if (faults.redirectMasApiTo !== undefined) {
-          res.writeHead(302, { location: `${faults.redirectMasApiTo}${path}` });
-          return res.end();
-        }
-        if (faults.integrationDisabled) return unrecognized(res);
-        if (req.headers.authorization !== `Bearer ${faults.synapseSecret}`) return json(res, 403, { errcode: 'M_FORBIDDEN', error: 'This endpoint must only be called by MAS' });
-        return json(res, 400, { errcode: 'M_MISSING_PARAM', error: 'Missing localpart' });
-      }
-      // Synapse's discovery endpoints: registered only with the integration on; they pass MAS's
-      // discovery document through.
-      const discovery = {
-        stable: path === '/_matrix/client/v1/auth_metadata',
-        unstable: path === '/_matrix/client/unstable/org.matrix.msc2965/auth_metadata',
-        issuer: path === '/_matrix/client/unstable/org.matrix.msc2965/auth_issuer',
-      };
-      if (discovery.stable || discovery.unstable || discovery.issuer) {
-        if (faults.integrationDisabled || (discovery.stable && faults.authMetadata === 'stable-missing')) return unrecognized(res);
-        const metadata = masMetadata();
-        if (faults.synapseIssuer === 'no-trailing-slash') metadata.issuer = String(metadata.issuer).replace(/\/$/, '');
-        const cache = { 'cache-control': 'public, max-age=600, s-maxage=3600, stale-while-revalidate=600' };
-        return json(res, 200, discovery.issuer ? { issuer: metadata.issuer } : metadata, cache);
-      }
+      if (options.masOnPublicHost === true && isMasPath(path)) return masRoutes(req, res, url, body);
       const compat = compatRoute(path);
       if (compat === 'login-r0' || compat === 'login-v3') {
         // The older, whole-route fault, kept for the basic checks' tests.
         if (faults.login === 'synapse-404') return unrecognized(res);
-        if (faults.login === 'synapse-flows') return json(res, 200, { flows: [{ type: 'm.login.password' }, { type: 'm.login.application_service' }] });
+        if (faults.login === 'synapse-flows') return synapse(req, res, url);
       }
       if (compat !== undefined) {
-        // Synapse under MAS registers none of these servlets.
-        if (faults.compatToSynapse.includes(compat)) return unrecognized(res);
+        if (faults.compatToSynapse.includes(compat)) return synapse(req, res, url);
         return masCompat(req, res, compat, url, body);
       }
-      unrecognized(res);
+      return synapse(req, res, url);
     }),
   );
 
-  const mas: Server = createServer(
-    { key: certs.key, cert: certs.cert },
-    handle(masRequests, (req, res, url, body) => {
-      const path = url.pathname;
-      // Under any prefix, so that a configured issuer with a path finds a document (with MAS's issuer).
-      if (path.endsWith('/.well-known/openid-configuration')) return json(res, 200, masMetadata());
-      if (path === '/health') {
-        res.writeHead(200, { 'content-type': 'text/plain' });
-        return res.end('ok');
-      }
-      if (path.startsWith('/complete-compat-sso/')) {
-        res.writeHead(200, { 'content-type': 'text/html' });
-        return res.end('<html>Continue to your account</html>');
-      }
-      const compat = compatRoute(path);
-      if (compat !== undefined) return masCompat(req, res, compat, url, body);
-      res.writeHead(404, { 'content-type': 'text/html' });
-      res.end('<html>Page not found</html>');
-    }),
-  );
+  const internal: HttpServer = createHttpServer(handle(synapseRequests, (req, res, url) => synapse(req, res, url)));
 
-  server.listen(0, '127.0.0.1');
-  mas.listen(0, '127.0.0.1');
-  await Promise.all([once(server, 'listening'), once(mas, 'listening')]);
+  /** MAS's own routes. */
+  const masRoutes = (req: IncomingMessage, res: ServerResponse, url: URL, body: string): unknown => {
+    const path = url.pathname;
+    // Under any prefix, so that a configured issuer with a path finds a document (with MAS's issuer).
+    if (path.endsWith('/.well-known/openid-configuration')) return json(res, 200, masMetadata());
+    if (path === '/health') {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      return res.end('ok');
+    }
+    if (path.startsWith('/complete-compat-sso/')) {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      return res.end('<html>Continue to your account</html>');
+    }
+    const compat = compatRoute(path);
+    if (compat !== undefined) return masCompat(req, res, compat, url, body);
+    res.writeHead(404, { 'content-type': 'text/html' });
+    return res.end('<html>Page not found</html>');
+  };
+  const mas: Server = createServer({ key: certs.key, cert: certs.cert }, handle(masRequests, masRoutes));
+
+  const servers = [server, mas, internal];
+  for (const x of servers) x.listen(0, '127.0.0.1');
+  await Promise.all(servers.map((x) => once(x, 'listening')));
   const port = (server.address() as AddressInfo).port;
-  base = `https://127.0.0.1:${port}`;
-  masBase = `https://127.0.0.1:${(mas.address() as AddressInfo).port}`;
+  base = `https://${host}:${port}`;
+  masBase = options.masOnPublicHost === true ? base : `https://${host}:${(mas.address() as AddressInfo).port}`;
   return {
     url: `${base}/`,
-    hostPort: `127.0.0.1:${port}`,
+    hostPort: `${host}:${port}`,
+    synapseUrl: `http://127.0.0.1:${(internal.address() as AddressInfo).port}/`,
+    synapseRequests,
     masUrl: `${masBase}/`,
     faults,
     requests,
@@ -312,13 +352,14 @@ export async function startFakeDeployment(certs: TestCertificates, secret: strin
       Object.assign(faults, defaultFaults(secret));
       requests.length = 0;
       masRequests.length = 0;
+      synapseRequests.length = 0;
     },
     async close() {
-      for (const s of [server, mas]) {
-        s.closeAllConnections();
-        s.close();
+      for (const x of servers) {
+        x.closeAllConnections();
+        x.close();
       }
-      await Promise.all([once(server, 'close'), once(mas, 'close')]);
+      await Promise.all(servers.map((x) => once(x, 'close')));
     },
   };
 }
@@ -335,6 +376,39 @@ export async function startRecorder(): Promise<{ url: string; requests: Array<{ 
   await once(server, 'listening');
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    requests,
+    async close() {
+      server.closeAllConnections();
+      server.close();
+      await once(server, 'close');
+    },
+  };
+}
+
+/**
+ * A web server that is not a homeserver: nginx's default site, with a catch-all
+ * (`try_files $uri /index.html`, as many SPA or placeholder setups have), so every GET answers 200
+ * with the "Welcome to nginx!" page, and a POST to that static page gets nginx's 405.
+ */
+export async function startNginxWelcome(): Promise<{ url: string; requests: RecordedRequest[]; close(): Promise<void> }> {
+  const requests: RecordedRequest[] = [];
+  const page =
+    '<!DOCTYPE html>\n<html>\n<head>\n<title>Welcome to nginx!</title>\n</head>\n<body>\n<h1>Welcome to nginx!</h1>\n' +
+    '<p>If you see this page, the nginx web server is successfully installed and working. Further configuration is required.</p>\n</body>\n</html>\n';
+  const server: HttpServer = createHttpServer((req, res) => {
+    requests.push({ method: req.method ?? 'GET', path: new URL(req.url ?? '/', 'http://x').pathname, authorization: req.headers.authorization });
+    req.resume();
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { server: 'nginx/1.26.2', 'content-type': 'text/html' });
+      return res.end('<html>\n<head><title>405 Not Allowed</title></head>\n<body>\n<center><h1>405 Not Allowed</h1></center>\n<hr><center>nginx/1.26.2</center>\n</body>\n</html>\n');
+    }
+    res.writeHead(200, { server: 'nginx/1.26.2', 'content-type': 'text/html', 'content-length': Buffer.byteLength(page) });
+    res.end(page);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
     requests,
     async close() {
       server.closeAllConnections();

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { checkServerIdentity, connect, rootCertificates, type DetailedPeerCertificate, type PeerCertificate } from 'node:tls';
-import type { CheckResult, CheckStatus, DoctorCheck, DoctorContext } from '../check.js';
+import type { CheckStatus, DoctorCheck, DoctorContext } from '../check.js';
 
 const TLS_DOCS = 'https://element-hq.github.io/matrix-authentication-service/setup/reverse-proxy.html';
 /** A certificate that expires sooner than this is a warning. */
@@ -28,7 +28,7 @@ interface OriginReport {
 }
 
 /** The origins doctor talks to, each with what it is used for, in a stable order. */
-function originsOf(ctx: DoctorContext, earlier: ReadonlyMap<string, CheckResult>): Map<string, string[]> {
+async function originsOf(ctx: DoctorContext): Promise<Map<string, string[]>> {
   const out = new Map<string, string[]>();
   const add = (url: string | undefined, role: string): void => {
     if (url === undefined || !URL.canParse(url)) return;
@@ -39,10 +39,11 @@ function originsOf(ctx: DoctorContext, earlier: ReadonlyMap<string, CheckResult>
   add(ctx.issuer, 'issuer');
   add(ctx.mas.http.publicBase, 'http.public_base');
   add(ctx.endpoint, 'matrix.endpoint');
-  // The same URL as wellknown.client asks.
-  add(`${new URL(ctx.wellKnownUrl).origin}/`, 'client well-known');
-  const baseUrl = earlier.get('wellknown.client')?.details?.baseUrl;
-  if (typeof baseUrl === 'string') add(baseUrl, 'm.homeserver.base_url');
+  // The same URLs as the well-known and routing checks use: the shared discovery's.
+  const d = await ctx.clientDiscovery();
+  add(d.wellKnown.url, 'client well-known');
+  if (d.wellKnown.baseUrl !== undefined) add(d.wellKnown.baseUrl, 'm.homeserver.base_url');
+  if (d.base?.from === '--base-url') add(d.base.url, '--base-url');
   return out;
 }
 
@@ -145,8 +146,7 @@ export function tlsChecksWith(caFile?: string): DoctorCheck[] {
     {
       id: 'tls.certificates',
       family: 'tls',
-      after: ['wellknown.client'],
-      async run(ctx, earlier) {
+      async run(ctx) {
         let ca: string[] | undefined;
         if (caFile !== undefined) {
           try {
@@ -156,7 +156,7 @@ export function tlsChecksWith(caFile?: string): DoctorCheck[] {
             return { status: 'fail', message: `Cannot read the CA file ${caFile} (${(error as NodeJS.ErrnoException).code ?? String(error)}).`, fix: 'Pass a readable PEM file with --ca-file.' };
           }
         }
-        const origins = originsOf(ctx, earlier);
+        const origins = await originsOf(ctx);
         const reports: OriginReport[] = await Promise.all(
           [...origins].map(async ([origin, roles]): Promise<OriginReport> => {
             const url = new URL(origin);
