@@ -24,7 +24,7 @@ export async function openSynapseSnapshot(client: pg.Client, options: { dryRun: 
   const mode = options.dryRun ? 'ACCESS SHARE' : 'EXCLUSIVE';
   try {
     await client.query('BEGIN ISOLATION LEVEL SERIALIZABLE READ ONLY DEFERRABLE');
-    for (const table of SYNAPSE_TABLES) await client.query(`LOCK TABLE ${table} IN ${mode} MODE NOWAIT`);
+    for (const table of SYNAPSE_TABLES) await lockTable(client, table, mode);
     // The reads join users and devices and aggregate tokens per device: with the default 4 MB these
     // hash tables spill to disk at a million users, which made the token phase 2.5 times slower.
     // This session only, for the duration of the snapshot.
@@ -32,13 +32,58 @@ export async function openSynapseSnapshot(client: pg.Client, options: { dryRun: 
     await useBulkPlans(client);
   } catch (cause) {
     await client.query('ROLLBACK').catch(() => undefined);
-    const locked = (cause as { code?: string }).code === '55P03';
+    if (cause instanceof DatabaseError) throw cause;
+    throw new DatabaseError('opening a snapshot of the Synapse database', cause);
+  }
+}
+
+/** Who holds a lock on a table, as pg_stat_activity names them. */
+interface LockHolder {
+  pid: number;
+  backend_type: string | null;
+  application_name: string | null;
+  client_addr: string | null;
+}
+
+/**
+ * Locks one table without waiting behind Synapse. A holder that is only autovacuum is waited for:
+ * PostgreSQL cancels an autovacuum that blocks a lock request after deadlock_timeout, so the wait is
+ * about a second, and failing there would send the operator looking for a Synapse that is stopped.
+ */
+async function lockTable(client: pg.Client, table: string, mode: string): Promise<void> {
+  await client.query('SAVEPOINT mas_tool_lock');
+  try {
+    await client.query(`LOCK TABLE ${table} IN ${mode} MODE NOWAIT`);
+    await client.query('RELEASE SAVEPOINT mas_tool_lock');
+    return;
+  } catch (cause) {
+    if ((cause as { code?: string }).code !== '55P03') throw cause;
+    await client.query('ROLLBACK TO SAVEPOINT mas_tool_lock');
+    const { rows: holders } = await client.query<LockHolder>(
+      `SELECT DISTINCT a.pid, a.backend_type, a.application_name, host(a.client_addr) AS client_addr
+         FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+        WHERE l.relation = $1::regclass AND l.granted AND l.pid <> pg_backend_pid() ORDER BY a.pid`,
+      [table],
+    );
+    if (holders.length > 0 && holders.every((h) => h.backend_type === 'autovacuum worker')) {
+      await client.query(`SET LOCAL lock_timeout = '15s'`);
+      await client.query(`LOCK TABLE ${table} IN ${mode} MODE`);
+      await client.query(`SET LOCAL lock_timeout = 0`);
+      await client.query('RELEASE SAVEPOINT mas_tool_lock');
+      return;
+    }
+    const named = holders.map(describeHolder).join('; ');
     throw new DatabaseError(
-      locked ? 'locking the Synapse tables: another session holds a lock on them; is Synapse still running?' : 'opening a snapshot of the Synapse database',
+      `locking the Synapse tables: ${table} is in use${named === '' ? '' : ` by ${named}`}; is Synapse still running?`,
       cause,
-      locked ? { hint: 'Stop Synapse (and its workers) before migrating, or use --dry-run, which does not need Synapse stopped.' } : {},
+      { hint: 'Stop Synapse (and its workers) before migrating, or use --dry-run, which does not need Synapse stopped.' },
     );
   }
+}
+
+function describeHolder(h: LockHolder): string {
+  const app = h.application_name !== null && h.application_name !== '' ? `'${h.application_name}'` : (h.backend_type ?? 'a session');
+  return `${app} (pid ${h.pid}${h.client_addr !== null ? ` from ${h.client_addr}` : ''})`;
 }
 
 // ---- decoding COPY fields ----

@@ -257,7 +257,7 @@ describe('guarantees', () => {
 
   it('fails fast when Synapse is still writing, and a dry run does not mind', async () => {
     const e = await env();
-    const synapseSession = new pg.Client({ connectionString: e.synapse.url });
+    const synapseSession = new pg.Client({ connectionString: e.synapse.url, application_name: 'synapse_homeserver' });
     await synapseSession.connect();
     try {
       // An open write transaction on users, as a running Synapse has now and then.
@@ -265,6 +265,8 @@ describe('guarantees', () => {
       const r = await run(['syn2mas', 'migrate', ...e.args('busy')]);
       expect(r.code).toBe(1);
       expect(r.stderr).toContain('is Synapse still running?');
+      // The holder is named, so that the operator knows what to stop.
+      expect(r.stderr).toMatch(/users is in use by 'synapse_homeserver' \(pid \d+ from 127\.0\.0\.1\)/);
       expect(await e.mas.client.query('SELECT count(*)::int AS n FROM users')).toMatchObject({ rows: [{ n: 0 }] });
       const dry = await run(['syn2mas', 'migrate', '--dry-run', ...e.args('busy-dry')]);
       expect(dry.code).toBe(0);
