@@ -137,7 +137,7 @@ export function baseDiffersFromWellKnown(d: ClientDiscovery): boolean {
 export function whyNoBase(w: WellKnownLookup): string {
   switch (w.outcome) {
     case 'missing':
-      return `${w.url} answered 404 (no client well-known)`;
+      return `${w.url} answered 404`;
     case 'unreachable':
       return `${w.url} could not be fetched (${w.failure?.message ?? 'no answer'})`;
     case 'error-status':

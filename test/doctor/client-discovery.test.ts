@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import type { CheckResult } from '../../src/doctor/check.js';
-import type { DiscoveryReport } from '../../src/doctor/client-discovery.js';
+import { httpUrl, wellKnownUrlFor, type DiscoveryReport } from '../../src/doctor/client-discovery.js';
 import { run } from '../helpers/cli.js';
 import { COMPAT_ROUTES, startFakeDeployment, startNginxWelcome, type FakeDeployment } from '../helpers/fake-deployment.js';
 import { makeCertificates, type TestCertificates } from '../helpers/tls.js';
@@ -173,7 +173,7 @@ describe('no client well-known', () => {
   it('prints that the base URL is unknown and how to name it', async () => {
     hs.faults.wellKnown = 'missing';
     const r = await run(['doctor', '-c', config(), '--ca-file', certs.caFile, '--skip', 'mas.database']);
-    expect(r.stdout.split('\n')[0]).toBe(`Client base URL: unknown (${hs.url}.well-known/matrix/client answered 404 (no client well-known)); routing checks skipped, name it with --base-url URL.`);
+    expect(r.stdout.split('\n')[0]).toBe(`Client base URL: unknown (${hs.url}.well-known/matrix/client answered 404); routing checks skipped, name it with --base-url URL.`);
     expect(r.code).toBe(11);
   });
 
@@ -220,5 +220,25 @@ describe('a base URL that is not a homeserver', () => {
     expect(r.status).toEqual(HEALTHY);
     expect(r.get('discovery.client_base_url').message).toContain(`Note: The well-known gives ${hs.url}, which clients use; the routing checks use --base-url.`);
     expect(r.get('compat.routes').details?.base).toBe(other);
+  });
+});
+
+describe('the lookup itself', () => {
+  it('builds the well-known URL from the server name as given, port included (IPv6 literals too)', () => {
+    expect(wellKnownUrlFor('example.com')).toBe('https://example.com/.well-known/matrix/client');
+    expect(wellKnownUrlFor('localhost:18443')).toBe('https://localhost:18443/.well-known/matrix/client');
+    expect(wellKnownUrlFor('[::1]:8448')).toBe('https://[::1]:8448/.well-known/matrix/client');
+  });
+
+  it('accepts only http(s) base URLs with a host, as Element does', () => {
+    expect(httpUrl('https://matrix.example.com')?.href).toBe('https://matrix.example.com/');
+    expect(httpUrl('http://127.0.0.1:8008/prefix/')?.pathname).toBe('/prefix/');
+    for (const bad of ['matrix.example.com', 'ftp://matrix.example.com/', 'file:///etc/passwd', '']) expect(httpUrl(bad)).toBeUndefined();
+  });
+
+  it('is done only when a check needs it: --only config asks nothing over HTTP, and --json says discovery: null', async () => {
+    const r = await doctor(['--only', 'config']);
+    expect(r.discovery).toBeNull();
+    expect([...hs.requests, ...hs.synapseRequests, ...hs.masRequests]).toEqual([]);
   });
 });

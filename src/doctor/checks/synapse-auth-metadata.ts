@@ -14,7 +14,7 @@ import { isObject, issuers, ok, parseJson, SKIP_NO_ISSUER, type Result } from '.
 async function whereToAsk(ctx: DoctorContext): Promise<{ base: string; from: string; onEndpoint: boolean }> {
   const d = await ctx.clientDiscovery();
   if (d.base?.usable === true) return { base: d.base.url, from: baseSource(d), onEndpoint: false };
-  return { base: ctx.endpoint, from: 'matrix.endpoint: the client base URL is not known, see discovery.client_base_url', onEndpoint: true };
+  return { base: ctx.endpoint, from: 'matrix.endpoint, as the client base URL is unknown', onEndpoint: true };
 }
 
 const SYNAPSE_DISCOVERY = [
@@ -96,7 +96,7 @@ async function synapseAuthMetadata(ctx: DoctorContext): Promise<Result> {
       details,
     };
   }
-  const on = where.onEndpoint ? `${base} (${where.from}; what clients reach through the reverse proxy was not seen)` : `${base} (${where.from})`;
+  const on = where.onEndpoint ? `${base} (${where.from}: Synapse's own answer, not what clients reach through the proxy)` : `${base} (${where.from})`;
   return { status: 'pass', message: `Synapse's discovery endpoints on ${on} all give MAS's issuer ${iss.expected}.`, details };
 }
 
