@@ -135,3 +135,13 @@ export async function copyOut(source: pg.Client, query: string, onRow: (row: Cop
     return undefined;
   }, undefined);
 }
+
+/**
+ * Pipes `COPY (query) TO STDOUT` on `source` byte for byte into `COPY table (columns) FROM STDIN` on
+ * `target`: for rows that need no change on the way, nothing is parsed.
+ */
+export async function relayCopy(source: pg.Client, query: string, target: { client: pg.Client; table: string; columns: readonly string[] }): Promise<void> {
+  const out = source.query(pgCopy.to(`COPY (${query}) TO STDOUT`));
+  const sink = target.client.query(pgCopy.from(`COPY ${target.table} (${target.columns.join(', ')}) FROM STDIN`));
+  await pipeline(out, sink);
+}

@@ -1,47 +1,26 @@
 // Joins the Synapse reader and the MAS writer: one COPY stream per MAS table, rows transformed on
-// the way, counted as migrated or skipped by reason. Runs no safety checks itself; the command runs
-// the check first (check.ts) and only calls this when there is no error.
+// the way (phases.ts), counted as migrated or skipped by reason. Runs no safety checks itself; the
+// command runs the check first (check.ts) and only calls this when there is no error.
+//
+// With `stage`, the same full load is the first run of a staged migration (stage/): Synapse is read
+// in a plain read-only snapshot without locks, so it keeps serving, and the MAS transaction also
+// records the stage (the key of the ids, the fixed time, a fingerprint per Synapse user, read in the
+// same snapshot) and commits. Later runs apply only what changed (stage/delta.ts).
+import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
-import { copyBetween, type CopyValue } from '../db/copy.js';
-import { connect } from '../db/connection.js';
+import { relayCopy } from '../db/copy.js';
+import { connect, describeTarget } from '../db/connection.js';
 import { MAS_TARGET_TABLES, type MasSchema } from '../db/mas-schema.js';
-import { DatabaseError, MasToolError } from '../errors.js';
-import { ulidToUUID } from 'ulid';
-import { createIdFactory } from './ids.js';
+import { DatabaseError } from '../errors.js';
 import type { Syn2masContext } from './context.js';
-import { decode, openSynapseSnapshot, phaseQueries, reasonOf, type PhaseQuery } from './reader.js';
-import {
-  transformAccessToken,
-  transformDevice,
-  transformExternalId,
-  transformRefreshPair,
-  transformThreepid,
-  transformUser,
-  type MasNewCompatSession,
-} from './transform.js';
-import { beginMasLoad, endMasLoad, masEncoders, rebuildPaused } from './writer.js';
+import { buildPhases, emptyEntities, loadPhases, type Entity, type EntityCount, type PhaseReport, type ProgressState, type StreamedCounts } from './phases.js';
+import { openSynapseSnapshot, phaseQueries } from './reader.js';
+import { openStageSnapshot } from './stage/snapshot.js';
+import { FINGERPRINT_QUERY } from './stage/fingerprint.js';
+import { countTables, createStageTables, indexStageTables, readSynapseIdentity, STAGE_FORMAT, STAGE_SCHEMA, writeStage, type StageRecord } from './stage/record.js';
+import { beginMasLoad, endMasLoad, rebuildPaused } from './writer.js';
 
-export type Entity =
-  | 'users'
-  | 'passwords'
-  | 'emails'
-  | 'unsupportedThreepids'
-  | 'upstreamLinks'
-  | 'devices'
-  | 'deviceless'
-  | 'accessTokens'
-  | 'refreshTokens';
-
-export interface EntityCount {
-  migrated: number;
-  skipped: Record<string, number>;
-}
-
-export interface PhaseReport {
-  name: string;
-  status: 'done' | 'failed' | 'not-run';
-  ms: number;
-}
+export type { Entity, EntityCount, PhaseReport, ProgressState } from './phases.js';
 
 export interface MigrationReport {
   dryRun: boolean;
@@ -63,17 +42,8 @@ export interface MigrationReport {
   /** Tokens not carried over, by reason: the clients behind them have to log in again. */
   loggedOut: Record<string, number>;
   rebuilt: Array<{ kind: string; name: string; ms: number }>;
-}
-
-/** What the CLI samples for its progress line; core code only writes to it. */
-export interface ProgressState {
-  stage: 'setup' | 'load' | 'rebuild' | 'finish' | 'done';
-  phase: string;
-  done: number;
-  total: number | undefined;
-  /** What is being done and counted, when it is not migrating rows ("manage", "requests"). */
-  verb?: string;
-  unit?: string;
+  /** Set when this run staged the migration (`--stage`) instead of migrating. */
+  staged?: { stagedAt: string; users: number };
 }
 
 export interface MigrateOptions {
@@ -88,37 +58,19 @@ export interface MigrateOptions {
   /** The run's start time, used where Synapse has no timestamp (ms). */
   now?: number;
   idSecret?: Buffer;
+  /** Stage instead of migrating: Synapse keeps running, and the stage is recorded (see above). */
+  stage?: boolean;
 }
-
-interface Phase {
-  name: string;
-  query: PhaseQuery;
-  encoder: keyof ReturnType<typeof masEncoders>;
-  /** The entity this phase counts, and the rows it writes. */
-  entity: Entity;
-  /**
-   * SQL condition on the query's columns selecting this phase's rows; filtering in PostgreSQL keeps
-   * rows this phase does not write out of the stream.
-   */
-  where?: string;
-  /** MAS line for a migrated row, or a skip reason. */
-  map: (row: CopyValue[]) => string | { skip: string };
-}
-
-const emptyCount = (): EntityCount => ({ migrated: 0, skipped: {} });
 
 export async function runMigration(ctx: Syn2masContext, masSchema: MasSchema, options: MigrateOptions): Promise<MigrationReport> {
   const started = performance.now();
   const now = options.now ?? Date.now();
-  const ids = createIdFactory(options.idSecret);
-  const encoders = masEncoders(masSchema);
+  const staging = options.stage === true;
+  // A stage keeps its key for every later run; a plain migration needs none after it.
+  const idSecret = options.idSecret ?? randomBytes(16);
   const serverName = ctx.synapse.serverName;
   const progress: ProgressState = options.progress ?? { stage: 'setup', phase: 'setup', done: 0, total: undefined };
-  const entities = Object.fromEntries(
-    (['users', 'passwords', 'emails', 'unsupportedThreepids', 'upstreamLinks', 'devices', 'deviceless', 'accessTokens', 'refreshTokens'] as const).map(
-      (e) => [e, emptyCount()],
-    ),
-  ) as Record<Entity, EntityCount>;
+  const entities = emptyEntities();
   const report: MigrationReport = {
     dryRun: options.dryRun,
     startedAt: new Date(now).toISOString(),
@@ -130,130 +82,14 @@ export async function runMigration(ctx: Syn2masContext, masSchema: MasSchema, op
     loggedOut: {},
     rebuilt: [],
   };
-  const providerUuids = new Map([...options.providerMapping].map(([idp, ulid]) => [idp, ulidToUUID(ulid)]));
-  // Figures of the summary that the streams can count as they go, instead of querying afterwards.
-  const streamed: StreamedCounts = { activeUsers: 0, sessions: 0, adminSessions: 0 };
-  const session = (s: MasNewCompatSession): string => {
-    streamed.sessions++;
-    if (s.isSynapseAdmin) streamed.adminSessions++;
-    return encoders.sessions.line(s);
-  };
-
-  const phases: Phase[] = [
-    {
-      name: 'users',
-      query: 'users',
-      encoder: 'users',
-      entity: 'users',
-      map: (r) => {
-        const { user } = transformUser(decode.user(r), serverName, ids);
-        if (user.deactivatedAt === null && user.lockedAt === null && !user.isGuest) streamed.activeUsers++;
-        return encoders.users.line(user);
-      },
-    },
-    {
-      name: 'passwords',
-      query: 'users',
-      encoder: 'passwords',
-      entity: 'passwords',
-      where: `reason = 'migrate' AND password_hash <> ''`,
-      map: (r) => {
-        const { password } = transformUser(decode.user(r), serverName, ids);
-        return password === undefined ? { skip: 'no_password' } : encoders.passwords.line(password);
-      },
-    },
-    {
-      name: 'emails',
-      query: 'threepids',
-      encoder: 'emails',
-      entity: 'emails',
-      where: `medium = 'email'`,
-      map: (r) => {
-        const t = transformThreepid(decode.threepid(r), ids);
-        return t.kind === 'email' ? encoders.emails.line(t.email) : { skip: 'not_email' };
-      },
-    },
-    {
-      name: 'other third-party IDs',
-      query: 'threepids',
-      encoder: 'unsupportedThreepids',
-      entity: 'unsupportedThreepids',
-      where: `medium <> 'email'`,
-      map: (r) => {
-        const t = transformThreepid(decode.threepid(r), ids);
-        return t.kind === 'unsupported' ? encoders.unsupportedThreepids.line(t.threepid) : { skip: 'email' };
-      },
-    },
-    {
-      name: 'upstream links',
-      query: 'externalIds',
-      encoder: 'upstreamLinks',
-      entity: 'upstreamLinks',
-      map: (r) => {
-        const row = decode.externalId(r);
-        const provider = providerUuids.get(row.authProvider);
-        if (provider !== undefined) return encoders.upstreamLinks.line(transformExternalId(row, provider, ids));
-        if (options.skippedProviders.has(row.authProvider)) return { skip: `unmapped_provider` };
-        // The check reports this as an error; reaching it means the check was bypassed.
-        throw new MasToolError('MAS_TOOL_UNMAPPED_PROVIDER', `No MAS provider is mapped for Synapse IdP '${row.authProvider}'.`, {
-          hint: 'Run `mas-tool syn2mas check`: it explains how to map it.',
-        });
-      },
-    },
-    {
-      name: 'devices',
-      query: 'devices',
-      encoder: 'sessions',
-      entity: 'devices',
-      map: (r) => {
-        const { session: s, invalidIp } = transformDevice(decode.device(r), ids, now);
-        if (invalidIp) report.invalidIps++;
-        return session(s);
-      },
-    },
-    {
-      name: 'deviceless sessions',
-      // Puppet tokens are deviceless too, but are access tokens that are not migrated, not sessions:
-      // this query leaves them out.
-      query: 'devicelessTokens',
-      encoder: 'sessions',
-      entity: 'deviceless',
-      map: (r) => {
-        const { session: s } = transformAccessToken(decode.accessToken(r), ids, now);
-        return s === undefined ? { skip: 'has_device' } : session(s);
-      },
-    },
-    {
-      name: 'access tokens',
-      query: 'accessTokens',
-      encoder: 'accessTokens',
-      entity: 'accessTokens',
-      map: (r) => encoders.accessTokens.line(transformAccessToken(decode.accessToken(r), ids, now).token),
-    },
-    {
-      name: 'refreshable access tokens',
-      query: 'refreshPairs',
-      encoder: 'accessTokens',
-      entity: 'refreshTokens',
-      map: (r) => encoders.accessTokens.line(transformRefreshPair(decode.refreshPair(r), ids, now).accessToken),
-    },
-    {
-      name: 'refresh tokens',
-      query: 'refreshPairs',
-      encoder: 'refreshTokens',
-      entity: 'refreshTokens',
-      // The previous phase counted these rows.
-      where: `reason = 'migrate'`,
-      map: (r) => encoders.refreshTokens.line(transformRefreshPair(decode.refreshPair(r), ids, now).refreshToken),
-    },
-  ];
-  // Phases that share an entity with an earlier phase write rows but do not count them again.
-  const counting = new Set<Phase>();
-  const seen = new Set<Entity>();
-  for (const p of phases) {
-    if (!seen.has(p.entity)) counting.add(p);
-    seen.add(p.entity);
-  }
+  const { phases, encoders, streamed } = buildPhases({
+    serverName,
+    masSchema,
+    providerMapping: options.providerMapping,
+    skippedProviders: options.skippedProviders,
+    now,
+    idSecret,
+  });
 
   const synapse = await connect(ctx.synapseDb);
   let mas: pg.Client | undefined;
@@ -262,57 +98,47 @@ export async function runMigration(ctx: Syn2masContext, masSchema: MasSchema, op
     const masClient = await connect(ctx.masDb);
     mas = masClient;
     progress.stage = 'setup';
-    await openSynapseSnapshot(synapse, { dryRun: options.dryRun });
+    if (staging) await openStageSnapshot(synapse);
+    else await openSynapseSnapshot(synapse, { dryRun: options.dryRun });
     const setupStarted = performance.now();
-    const paused = await beginMasLoad(mas);
+    const paused = await beginMasLoad(masClient);
     masOpen = true;
     report.phases.push({ name: 'setup', status: 'done', ms: performance.now() - setupStarted });
 
-    const queries = phaseQueries(serverName, (s) => synapse.escapeLiteral(s));
-    progress.stage = 'load';
-    for (const phase of phases) {
-      const phaseStarted = performance.now();
-      const count = entities[phase.entity];
-      const counts = counting.has(phase);
-      Object.assign(progress, { phase: phase.name, done: 0, total: options.totals?.[phase.entity] });
-      const target = encoders[phase.encoder];
+    await loadPhases({
+      synapse,
+      mas: masClient,
+      phases,
+      encoders,
+      queries: phaseQueries(serverName, (s) => synapse.escapeLiteral(s)),
+      entities,
+      phaseReports: report.phases,
+      progress,
+      ...(options.totals !== undefined ? { totals: options.totals } : {}),
+    });
+    let stagedAt = '';
+    if (staging) {
+      // In the same snapshot as the rows: the fingerprints describe exactly what was staged.
+      progress.stage = 'finish';
+      progress.phase = 'fingerprinting the Synapse users';
+      const fpStarted = performance.now();
       try {
-        const query = phase.where === undefined ? queries[phase.query] : `SELECT * FROM (${queries[phase.query]}) q WHERE ${phase.where}`;
-        await copyBetween(
-          synapse,
-          query,
-          (row) => {
-            progress.done++;
-            const reason = reasonOf(row);
-            if (reason !== 'migrate') {
-              if (counts) count.skipped[reason] = (count.skipped[reason] ?? 0) + 1;
-              return undefined;
-            }
-            // The decoders read fields by position; the trailing reason column is ignored.
-            const out = phase.map(row);
-            if (typeof out === 'string') {
-              if (counts) count.migrated++;
-              return out;
-            }
-            if (counts) count.skipped[out.skip] = (count.skipped[out.skip] ?? 0) + 1;
-            return undefined;
-          },
-          { client: mas, table: target.table, columns: target.columns },
-        );
+        await createStageTables(masClient);
+        await relayCopy(synapse, FINGERPRINT_QUERY, { client: masClient, table: `${STAGE_SCHEMA}.users`, columns: ['name', 'fingerprint'] });
+        stagedAt = (await synapse.query<{ t: string }>(`SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS t`)).rows[0]?.t ?? '';
       } catch (cause) {
-        report.phases.push({ name: phase.name, status: 'failed', ms: performance.now() - phaseStarted });
-        if (cause instanceof MasToolError) throw cause;
-        throw new DatabaseError(`migrating ${phase.name} into ${target.table}`, cause);
+        throw new DatabaseError('recording the fingerprints of the staged users', cause);
       }
-      report.phases.push({ name: phase.name, status: 'done', ms: performance.now() - phaseStarted });
+      report.phases.push({ name: 'fingerprints', status: 'done', ms: performance.now() - fpStarted });
     }
+    const identity = staging ? await readSynapseIdentity(synapse, serverName) : undefined;
     // Every read is done: release Synapse before the (slow) rebuild.
     await synapse.query('COMMIT');
 
     progress.stage = 'rebuild';
     const rebuildStarted = performance.now();
     await rebuildPaused(
-      mas,
+      masClient,
       paused,
       (o, ms) => report.rebuilt.push({ kind: o.kind, name: o.name, ms }),
       (o, index) => Object.assign(progress, { phase: `${o.kind} ${o.name}`, done: index, total: paused.length }),
@@ -323,9 +149,9 @@ export async function runMigration(ctx: Syn2masContext, masSchema: MasSchema, op
     progress.stage = 'finish';
     const after = async (name: string, progressText: string, fn: (client: pg.Client) => Promise<unknown>): Promise<void> => {
       progress.phase = progressText;
-      const started = performance.now();
+      const stepStarted = performance.now();
       await fn(masClient);
-      report.phases.push({ name, status: 'done', ms: performance.now() - started });
+      report.phases.push({ name, status: 'done', ms: performance.now() - stepStarted });
     };
     // Fresh statistics for every table written: the summary below, and MAS's first queries once it
     // starts, are planned on real row counts instead of guesses about tables never analyzed.
@@ -333,6 +159,28 @@ export async function runMigration(ctx: Syn2masContext, masSchema: MasSchema, op
     await after('session summary', 'counting the sessions that stay logged in', async (c) => {
       report.sessions = await sessionStats(c, streamed);
     });
+    if (staging && identity !== undefined) {
+      await after('record the stage', 'recording the stage', async (c) => {
+        await indexStageTables(c);
+        const record: StageRecord = {
+          format: STAGE_FORMAT,
+          identity,
+          synapseTarget: describeTarget(ctx.synapseDb),
+          idSecret: idSecret.toString('hex'),
+          now,
+          providerMapping: Object.fromEntries(options.providerMapping),
+          skippedProviders: [...options.skippedProviders].sort(),
+          masMigration: masSchema.latestMigration,
+          createdAt: stagedAt,
+          stagedAt,
+          refreshes: 0,
+          tableCounts: await countTables(c),
+        };
+        await writeStage(c, record);
+        const { rows } = await c.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${STAGE_SCHEMA}.users`);
+        report.staged = { stagedAt, users: rows[0]?.n ?? 0 };
+      });
+    }
     await after(options.dryRun ? 'roll back (dry run)' : 'commit', options.dryRun ? 'rolling back (dry run)' : 'committing', (c) => endMasLoad(c, { dryRun: options.dryRun }));
     masOpen = false;
   } finally {
@@ -341,6 +189,16 @@ export async function runMigration(ctx: Syn2masContext, masSchema: MasSchema, op
     await synapse.end().catch(() => undefined);
   }
 
+  report.invalidIps = streamed.invalidIps;
+  finishCounts(report);
+  progress.stage = 'done';
+  report.durationMs = performance.now() - started;
+  return report;
+}
+
+/** Counts derived from the streams: passwords of users without one, and who is logged out. */
+export function finishCounts(report: MigrationReport): void {
+  const { entities } = report;
   // The password phase reads only users with a hash; the other migrated users have none.
   const withoutPassword = entities.users.migrated - entities.passwords.migrated;
   if (withoutPassword > 0) entities.passwords.skipped.no_password = withoutPassword;
@@ -350,17 +208,6 @@ export async function runMigration(ctx: Syn2masContext, masSchema: MasSchema, op
     if (['superseded', 'foreign', 'orphan', 'no_access_token', 'unpaired_access_token'].includes(reason) || reason.startsWith('appservice')) continue;
     report.loggedOut[reason] = (report.loggedOut[reason] ?? 0) + n;
   }
-  progress.stage = 'done';
-  report.durationMs = performance.now() - started;
-  return report;
-}
-
-interface StreamedCounts {
-  /** Migrated users that are not deactivated, locked or guests. */
-  activeUsers: number;
-  /** compat_sessions rows written (device and deviceless sessions). */
-  sessions: number;
-  adminSessions: number;
 }
 
 async function analyzeTargets(mas: pg.Client): Promise<void> {

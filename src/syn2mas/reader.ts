@@ -6,7 +6,7 @@ import type pg from 'pg';
 import { useBulkPlans } from '../db/bulk-plans.js';
 import type { CopyValue } from '../db/copy.js';
 import { DatabaseError } from '../errors.js';
-import { AT_FROM, AT_REASON, DEVICE_FROM, DEVICE_REASON, ownerWhens, REFRESH_FROM, REFRESH_REASON, REFRESH_WITH, USER_CLASS } from './synapse-sql.js';
+import { AT_FROM, AT_REASON, DEVICE_FROM, DEVICE_REASON, ownerWhens, REFRESH_FROM, REFRESH_REASON, refreshWith, USER_CLASS } from './synapse-sql.js';
 import type { SynapseAccessToken, SynapseDevice, SynapseExternalId, SynapseRefreshPair, SynapseThreepid, SynapseUser } from './transform.js';
 
 /** Memory per hash table for the migration's reads; see openSynapseSnapshot. */
@@ -94,49 +94,63 @@ const req = (v: Field): string => v ?? '';
 // SMALLINT 0/1 (admin, is_guest, deactivated) or BOOLEAN t/f (locked): any non-zero is true.
 const flag = (v: Field): boolean => v === 't' || (v !== null && v !== undefined && v !== 'f' && v !== '0' && v !== '');
 
-/** Builds the phase queries for one server name; COPY takes no parameters, so it is inlined as a literal. */
-export function phaseQueries(serverName: string, escapeLiteral: (s: string) => string): Record<PhaseQuery, string> {
+/** A SQL text[] literal of these values (COPY takes no parameters). */
+export function textArrayLiteral(values: readonly string[], escapeLiteral: (s: string) => string): string {
+  const items = values.map((v) => `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`);
+  return `${escapeLiteral(`{${items.join(',')}}`)}::text[]`;
+}
+
+/**
+ * Builds the phase queries for one server name; COPY takes no parameters, so it is inlined as a
+ * literal. With `onlyUsers` (user IDs), every query reads the rows of those users only, and gives
+ * them exactly the reasons and values the unrestricted query gives them: a staged migration's delta.
+ */
+export function phaseQueries(serverName: string, escapeLiteral: (s: string) => string, onlyUsers?: readonly string[]): Record<PhaseQuery, string> {
   const inline = (sql: string): string => sql.replaceAll('$1::text', `${escapeLiteral(serverName)}::text`);
   const owner = (id: string): string => `CASE ${ownerWhens(id)} ELSE 'migrate' END`;
+  const only = onlyUsers === undefined ? undefined : textArrayLiteral(onlyUsers, escapeLiteral);
+  /** ' AND column is one of onlyUsers', or nothing. */
+  const and = (column: string): string => (only === undefined ? '' : ` AND ${column} = ANY(${only})`);
+  const where = (column: string): string => (only === undefined ? '' : ` WHERE ${column} = ANY(${only})`);
   // A device's compat session is as old as its oldest token, which both the device and its tokens
   // can compute: no map from devices to sessions is needed.
   const sessionTs = `session_ts AS (
       SELECT user_id, device_id, min(last_validated) AS ts FROM access_tokens
-       WHERE device_id IS NOT NULL AND puppets_user_id IS NULL GROUP BY user_id, device_id)`;
+       WHERE device_id IS NOT NULL AND puppets_user_id IS NULL${and('user_id')} GROUP BY user_id, device_id)`;
   return {
-    users: inline(`SELECT u.name, u.password_hash, u.admin, u.deactivated, u.locked, u.is_guest, u.creation_ts, ${USER_CLASS} AS reason FROM users u`),
+    users: inline(`SELECT u.name, u.password_hash, u.admin, u.deactivated, u.locked, u.is_guest, u.creation_ts, ${USER_CLASS} AS reason FROM users u${where('u.name')}`),
     threepids: inline(
       `SELECT t.user_id, u.creation_ts, t.medium, t.address, t.added_at, ${owner('t.user_id')} AS reason
-         FROM user_threepids t LEFT JOIN users u ON u.name = t.user_id`,
+         FROM user_threepids t LEFT JOIN users u ON u.name = t.user_id${where('t.user_id')}`,
     ),
     externalIds: inline(
       `SELECT e.user_id, u.creation_ts, e.auth_provider, e.external_id, ${owner('e.user_id')} AS reason
-         FROM user_external_ids e LEFT JOIN users u ON u.name = e.user_id`,
+         FROM user_external_ids e LEFT JOIN users u ON u.name = e.user_id${where('e.user_id')}`,
     ),
     devices: inline(
       `WITH ${sessionTs}
        SELECT d.user_id, u.creation_ts, u.admin, d.device_id, d.display_name, d.last_seen, d.ip, d.user_agent, st.ts, ${DEVICE_REASON} AS reason
-         ${DEVICE_FROM} LEFT JOIN session_ts st ON st.user_id = d.user_id AND st.device_id = d.device_id`,
+         ${DEVICE_FROM} LEFT JOIN session_ts st ON st.user_id = d.user_id AND st.device_id = d.device_id${where('d.user_id')}`,
     ),
     // Deviceless tokens need no session time, so this query skips the per-device aggregate.
     devicelessTokens: inline(
       `SELECT * FROM (
          SELECT a.id, a.user_id, u.creation_ts, a.device_id, a.token, a.valid_until_ms, a.last_validated, NULL::bigint AS ts, ${AT_REASON} AS reason
-           ${AT_FROM} WHERE a.device_id IS NULL AND a.refresh_token_id IS NULL) t
+           ${AT_FROM} WHERE a.device_id IS NULL AND a.refresh_token_id IS NULL${and('a.user_id')}) t
         WHERE reason <> 'puppet'`,
     ),
     accessTokens: inline(
       `WITH ${sessionTs}
        SELECT * FROM (
          SELECT a.id, a.user_id, u.creation_ts, a.device_id, a.token, a.valid_until_ms, a.last_validated, st.ts, ${AT_REASON} AS reason
-           ${AT_FROM} LEFT JOIN session_ts st ON st.user_id = a.user_id AND st.device_id = a.device_id) t
+           ${AT_FROM} LEFT JOIN session_ts st ON st.user_id = a.user_id AND st.device_id = a.device_id${where('a.user_id')}) t
         WHERE reason <> 'refreshable'`,
     ),
     refreshPairs: inline(
-      `${REFRESH_WITH}, ${sessionTs}
+      `${refreshWith(only)}, ${sessionTs}
        SELECT x.at_id, x.rt_id, x.user_id, u.creation_ts, x.device_id, x.at_token, x.rt_token, x.valid_until_ms, x.last_validated, st.ts,
               ${REFRESH_REASON} AS reason
-         ${REFRESH_FROM} LEFT JOIN session_ts st ON st.user_id = x.user_id AND st.device_id = x.device_id`,
+         ${REFRESH_FROM} LEFT JOIN session_ts st ON st.user_id = x.user_id AND st.device_id = x.device_id${where('x.user_id')}`,
     ),
   };
 }

@@ -145,6 +145,22 @@ export const REFRESH_WITH = `WITH p AS (
     SELECT r.user_id, r.device_id, NULL::bigint, 'no_access_token', NULL, NULL, NULL, NULL, NULL, NULL FROM refresh_tokens r
      WHERE NOT EXISTS (SELECT 1 FROM p WHERE p.rt_id = r.id AND p.paired)
   )`;
+/**
+ * REFRESH_WITH for the refresh tokens of some users only (`only`, a SQL text[]): their pairs, and
+ * the access tokens of their tokens' successors, which decide whether a pair is superseded. Rows of
+ * other users that this lets in are dropped by the caller's filter on x.user_id.
+ */
+export function refreshWith(only?: string): string {
+  if (only === undefined) return REFRESH_WITH;
+  const restricted = REFRESH_WITH.replace(
+    'WHERE a.refresh_token_id IS NOT NULL\n',
+    `WHERE a.refresh_token_id IS NOT NULL AND (a.user_id = ANY(${only})
+       OR a.refresh_token_id IN (SELECT n.next_token_id FROM refresh_tokens n WHERE n.user_id = ANY(${only}) AND n.next_token_id IS NOT NULL))\n`,
+  ).replace('WHERE NOT EXISTS (SELECT 1 FROM p WHERE p.rt_id = r.id AND p.paired)', `WHERE r.user_id = ANY(${only}) AND NOT EXISTS (SELECT 1 FROM p WHERE p.rt_id = r.id AND p.paired)`);
+  if (restricted.split(only).length !== 4) throw new Error('internal error: REFRESH_WITH changed shape; refreshWith no longer restricts it');
+  return restricted;
+}
+
 export const REFRESH_FROM = `FROM units x
   LEFT JOIN users u ON u.name = x.user_id
   LEFT JOIN devices d ON d.user_id = x.user_id AND d.device_id = x.device_id

@@ -1,0 +1,29 @@
+// One fingerprint per Synapse user over every row the migration reads for that user: the users row
+// and the user's rows in user_threepids, user_external_ids, devices, access_tokens and
+// refresh_tokens (whole rows, so that any column change shows). What a user's MAS rows are depends
+// on these rows only, with one exception carried in explicitly: a refresh pair is superseded when
+// all access tokens of its successor were used, so each refresh token's row is hashed together with
+// that fact. Two snapshots give a user the same fingerprint exactly when they give the same rows
+// (up to a 64-bit hash collision), so a staged migration recomputes only users whose fingerprint
+// changed.
+//
+// Order-independent (a sum of 64-bit hashes and a count), computed in one pass per table inside
+// PostgreSQL: no row crosses the network, only one line per user.
+
+/** `COPY`-able query: (user ID, fingerprint), one row per user ID that any of the tables holds. */
+export const FINGERPRINT_QUERY = `
+  WITH succ AS (
+    SELECT refresh_token_id, bool_and(used IS TRUE) AS all_used FROM access_tokens
+     WHERE refresh_token_id IS NOT NULL GROUP BY refresh_token_id
+  )
+  SELECT user_id, count(*)::text || ':' || sum(h)::text AS fingerprint FROM (
+    SELECT u.name AS user_id, hashtextextended(u::text, 1) AS h FROM users u
+    UNION ALL SELECT t.user_id, hashtextextended(t::text, 2) FROM user_threepids t
+    UNION ALL SELECT e.user_id, hashtextextended(e::text, 3) FROM user_external_ids e
+    UNION ALL SELECT d.user_id, hashtextextended(d::text, 4) FROM devices d
+    UNION ALL SELECT a.user_id, hashtextextended(a::text, 5) FROM access_tokens a
+    UNION ALL SELECT r.user_id, hashtextextended(r::text || '/' || coalesce(s.all_used::text, '-'), 6)
+                FROM refresh_tokens r LEFT JOIN succ s ON s.refresh_token_id = r.next_token_id
+  ) x
+  WHERE user_id IS NOT NULL
+  GROUP BY user_id`;
