@@ -95,6 +95,9 @@ export async function measureFloor(synapseUrl: string, masUrl: string, serverNam
     await synapse.query(`SET LOCAL work_mem = '${READ_WORK_MEM}'`);
     await useBulkPlans(synapse);
     await mas.query('BEGIN');
+    // The memory the migration's MAS transaction gets (writer.ts), for the same rebuild plans.
+    await mas.query(`SET LOCAL maintenance_work_mem = '256MB'`);
+    await mas.query(`SET LOCAL work_mem = '256MB'`);
     const paused = await pauseConstraints(mas, MAS_TARGET_TABLES);
     const results: FloorResult['steps'] = [];
     for (const step of steps) {

@@ -219,19 +219,21 @@ async function analyzeTargets(mas: pg.Client): Promise<void> {
 }
 
 /**
- * The figures that need the written rows: which sessions kept a working token, and whose. One pass
- * over the tokens (distinct sessions), joined to sessions and users by their keys; with the bulk
- * planner settings these are hash joins, so the cost is linear in the rows whatever the statistics.
+ * The figures that need the written rows: which sessions kept a working token, and whose. Sessions
+ * with a token (a semi-join the token index serves), counted per user in one hash aggregate, then
+ * joined to users by key: linear in the rows whatever the statistics, and no sort of all sessions
+ * (a count(DISTINCT) sorted them, and spilled to disk past a few hundred thousand users).
  */
 async function sessionStats(mas: pg.Client, streamed: StreamedCounts): Promise<MigrationReport['sessions']> {
   try {
     const { rows } = await mas.query<{ with_tokens: number; keeping: number; keeping_active: number }>(`
-      SELECT count(*)::int AS with_tokens,
-             count(DISTINCT s.user_id)::int AS keeping,
-             count(DISTINCT s.user_id) FILTER (WHERE u.deactivated_at IS NULL AND u.locked_at IS NULL AND NOT u.is_guest)::int AS keeping_active
-        FROM (SELECT DISTINCT compat_session_id FROM compat_access_tokens) t
-        JOIN compat_sessions s ON s.compat_session_id = t.compat_session_id
-        JOIN users u ON u.user_id = s.user_id`);
+      WITH per_user AS (
+        SELECT s.user_id, count(*) AS working FROM compat_sessions s
+         WHERE EXISTS (SELECT 1 FROM compat_access_tokens t WHERE t.compat_session_id = s.compat_session_id)
+         GROUP BY s.user_id)
+      SELECT coalesce(sum(p.working), 0)::int AS with_tokens, count(*)::int AS keeping,
+             count(*) FILTER (WHERE u.deactivated_at IS NULL AND u.locked_at IS NULL AND NOT u.is_guest)::int AS keeping_active
+        FROM per_user p JOIN users u ON u.user_id = p.user_id`);
     const r = rows[0];
     return {
       compatSessions: streamed.sessions,

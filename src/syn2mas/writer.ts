@@ -121,6 +121,9 @@ export async function beginMasLoad(client: pg.Client): Promise<PausedObject[]> {
     }
     // Index builds at the end are the slowest step; give them memory for this transaction only.
     await client.query(`SET LOCAL maintenance_work_mem = '256MB'`);
+    // The same for the queries that validate foreign keys and make the summary: with the default
+    // 4 MB their hashes and sorts spill to disk at a few hundred thousand users.
+    await client.query(`SET LOCAL work_mem = '256MB'`);
     // The summary after the load reads whole tables that have no statistics yet.
     await useBulkPlans(client);
     const paused = await step('pausing the constraints and indexes of the MAS tables', () => pauseConstraints(client, MAS_TARGET_TABLES));
