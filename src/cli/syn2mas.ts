@@ -5,6 +5,8 @@ import { UsageError } from '../errors.js';
 import { renderFindings, renderPlan } from '../report/check.js';
 import type { Finding } from '../report/finding.js';
 import { scrubSecrets } from '../secret.js';
+import type { CheckReport } from '../syn2mas/check.js';
+import type { Syn2masContext } from '../syn2mas/context.js';
 import type { ProgressState } from '../syn2mas/migrate.js';
 import type { CliContext } from './main.js';
 import { addMasConfigOption, addSynapseConfigOption, addSynapseDatabaseUriOption, collect } from './options.js';
@@ -120,8 +122,9 @@ export function registerSyn2masCommands(program: Command, ctx: CliContext): Comm
   });
   const migrate = addCheckOptions(group.command('migrate').description('migrate Synapse into an empty MAS database, all-or-nothing'))
     .option('--dry-run', 'do the whole migration, constraint checks included, then roll back; Synapse may keep running')
+    .option('--stage', 'copy everything while Synapse keeps running (again: bring the stage up to date); a later plain migrate cuts over')
     .option('--report <file>', 'also write the report as JSON to this file');
-  migrate.action(async (flags: CheckFlags & { dryRun?: boolean; report?: string }, cmd: Command) => {
+  migrate.action(async (flags: CheckFlags & { dryRun?: boolean; stage?: boolean; report?: string }, cmd: Command) => {
     const out = ctx.output(cmd);
     const { runCheck, ALL_CHECK_CODES } = await import('../syn2mas/check.js');
     const { runMigration } = await import('../syn2mas/migrate.js');
@@ -141,7 +144,16 @@ export function registerSyn2masCommands(program: Command, ctx: CliContext): Comm
       return;
     }
     if (!out.json) out.print(renderFindings('Warnings', warnings, out.paint, accepted).join('\n'));
-    out.note(dryRun ? 'Dry run: migrating, then rolling back.' : 'Migrating.');
+    const stage = flags.stage === true;
+    if (check.stage !== undefined) {
+      await runStagedDelta(ctx, out, { context, targets, check, dryRun, cutover: !stage, reportPath: flags.report });
+      return;
+    }
+    out.note(
+      (dryRun ? 'Dry run: ' : '') +
+        (stage ? 'Staging: copying everything while Synapse keeps running. MAS must not serve this database until the cut-over.' : 'Migrating.') +
+        (dryRun ? ' Rolling back at the end.' : ''),
+    );
     const progress: ProgressState = { stage: 'setup', phase: 'setup', done: 0, total: undefined };
     const plan = check.facts.plan;
     const totals = Object.fromEntries(Object.entries(plan).map(([k, e]) => [k, e.migrate + Object.values(e.skipped).reduce((a, b) => a + b, 0)]));
@@ -155,6 +167,7 @@ export function registerSyn2masCommands(program: Command, ctx: CliContext): Comm
         skippedProviders: new Set(check.skippedProviders.keys()),
         totals,
         progress,
+        stage,
       });
     } finally {
       stop();
@@ -209,6 +222,45 @@ export function registerSyn2masCommands(program: Command, ctx: CliContext): Comm
     ctx.exitCode = report.exitCode;
   });
   return group;
+}
+
+/** A refresh of the stage (`--stage` again) or the cut-over (plain migrate on a staged database). */
+async function runStagedDelta(
+  ctx: CliContext,
+  out: Output,
+  o: { context: Syn2masContext; targets: unknown; check: CheckReport; dryRun: boolean; cutover: boolean; reportPath: string | undefined },
+): Promise<void> {
+  const { runDelta } = await import('../syn2mas/stage/delta.js');
+  const { startProgress } = await import('../report/progress.js');
+  const { renderDelta } = await import('../report/migration.js');
+  out.note(
+    (o.dryRun ? 'Dry run: ' : '') +
+      (o.cutover ? 'Cutting over: applying what changed since the stage.' : 'Refreshing the stage while Synapse keeps running.') +
+      (o.dryRun ? ' Rolling back at the end.' : ''),
+  );
+  const progress: ProgressState = { stage: 'setup', phase: 'setup', done: 0, total: undefined };
+  const stop = startProgress(progress, ctx.streams.stderr);
+  let report;
+  try {
+    report = await runDelta(o.context, o.check.masSchema, {
+      dryRun: o.dryRun,
+      cutover: o.cutover,
+      providerMapping: o.check.providerMapping,
+      skippedProviders: new Set(o.check.skippedProviders.keys()),
+      progress,
+    });
+  } finally {
+    stop();
+  }
+  const document = { ok: true, exitCode: 0, dryRun: o.dryRun, targets: o.targets, findings: o.check.findings, migration: null, delta: report };
+  if (o.reportPath !== undefined) {
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(o.reportPath, `${scrubSecrets(JSON.stringify(document, null, 2))}\n`, { mode: 0o600 });
+    out.note(`Report written to ${o.reportPath}.`);
+  }
+  if (out.json) out.writeJson(document);
+  else out.print(renderDelta(report, out.paint).join('\n'));
+  ctx.exitCode = 0;
 }
 
 function renderCheck(out: Output, findings: readonly Finding[], accepted: ReadonlySet<string>, exitCode: number): void {

@@ -1,6 +1,7 @@
 // Renders a migration report for people: per entity what was migrated and skipped (and why),
 // who keeps their sessions and who has to log in again, and how long each phase took.
 import type { MigrationReport } from '../syn2mas/migrate.js';
+import type { DeltaReport } from '../syn2mas/stage/delta.js';
 import type { Palette } from './output.js';
 
 const n = (x: number): string => x.toLocaleString('en-US');
@@ -19,7 +20,7 @@ const LABELS: Record<string, string> = {
 };
 
 export function renderMigration(r: MigrationReport, p: Palette): string[] {
-  const lines: string[] = [p.bold(r.dryRun ? 'Dry run (nothing was kept)' : 'Migrated')];
+  const lines: string[] = [p.bold(r.dryRun ? 'Dry run (nothing was kept)' : r.staged !== undefined ? 'Staged' : 'Migrated')];
   lines.push(`  ${'entity'.padEnd(20)}${'migrated'.padStart(12)}  skipped`);
   for (const [key, e] of Object.entries(r.entities)) {
     const reasons = Object.entries(e.skipped).filter(([, v]) => v > 0);
@@ -39,7 +40,45 @@ export function renderMigration(r: MigrationReport, p: Palette): string[] {
   lines.push(p.bold('Timing'));
   for (const phase of r.phases) lines.push(`  ${phase.name.padEnd(34)}${secs(phase.ms).padStart(10)}${phase.status === 'done' ? '' : `  ${phase.status}`}`);
   lines.push(`  ${'total'.padEnd(34)}${secs(r.durationMs).padStart(10)}`);
-  if (r.dryRun) lines.push('', p.green(`Dry run complete: the migration would take about ${secs(r.durationMs)} of downtime. The MAS database is unchanged.`));
-  else lines.push('', p.green(`Migration complete in ${secs(r.durationMs)}. Next: configure Synapse for MAS, start MAS, then run \`mas-tool syn2mas verify\`.`));
+  if (r.dryRun) lines.push('', p.green(`Dry run complete: the ${r.staged !== undefined ? 'stage' : 'migration'} would take about ${secs(r.durationMs)}${r.staged !== undefined ? '' : ' of downtime'}. The MAS database is unchanged.`));
+  else if (r.staged !== undefined) {
+    lines.push(
+      '',
+      p.green(`Staged ${n(r.staged.users)} Synapse users as of ${r.staged.stagedAt} in ${secs(r.durationMs)}; Synapse kept running.`),
+      p.yellow('Do not start MAS on this database before the cut-over.') +
+        ' Refresh the stage any time with `mas-tool syn2mas migrate --stage`; to cut over, stop Synapse and run `mas-tool syn2mas migrate`.',
+    );
+  } else lines.push('', p.green(`Migration complete in ${secs(r.durationMs)}. Next: configure Synapse for MAS, start MAS, then run \`mas-tool syn2mas verify\`.`));
+  return lines;
+}
+
+const TABLE_LABELS: Record<string, string> = {
+  users: 'users',
+  user_passwords: 'passwords',
+  user_emails: 'emails',
+  user_unsupported_third_party_ids: 'other 3PIDs',
+  upstream_oauth_links: 'SSO links',
+  compat_sessions: 'sessions',
+  compat_access_tokens: 'access tokens',
+  compat_refresh_tokens: 'refresh tokens',
+};
+
+/** A refresh of a stage, or the cut-over: what changed since the stage, and what it took. */
+export function renderDelta(r: DeltaReport, p: Palette): string[] {
+  const what = r.mode === 'cutover' ? 'Cut over' : 'Refreshed the stage';
+  const lines: string[] = [p.bold(r.dryRun ? `Dry run (nothing was kept): ${what.toLowerCase()}` : what)];
+  const u = r.users;
+  lines.push(`  ${n(u.compared)} Synapse users compared with the stage of ${r.stage.previouslyStagedAt}: ${n(u.changed)} changed, ${n(u.added)} new, ${n(u.removed)} gone.`);
+  lines.push(`  ${'table'.padEnd(20)}${'inserted'.padStart(10)}${'updated'.padStart(10)}${'deleted'.padStart(10)}`);
+  for (const [table, d] of Object.entries(r.tables)) {
+    lines.push(`  ${(TABLE_LABELS[table] ?? table).padEnd(20)}${n(d.inserted).padStart(10)}${n(d.updated).padStart(10)}${n(d.deleted).padStart(10)}`);
+  }
+  lines.push(p.bold('Timing'));
+  for (const phase of r.phases) lines.push(`  ${phase.name.padEnd(34)}${secs(phase.ms).padStart(10)}`);
+  lines.push(`  ${'total'.padEnd(34)}${secs(r.durationMs).padStart(10)}`);
+  if (r.dryRun) lines.push('', p.green(`Dry run complete in ${secs(r.durationMs)}. The MAS database is unchanged.`));
+  else if (r.mode === 'cutover') {
+    lines.push('', p.green(`Cut-over complete in ${secs(r.durationMs)} of downtime. Next: configure Synapse for MAS, start MAS, then run \`mas-tool syn2mas verify\`.`));
+  } else lines.push('', p.green(`Stage brought up to date as of ${r.stage.stagedAt} in ${secs(r.durationMs)}.`) + ' To cut over, stop Synapse and run `mas-tool syn2mas migrate`.');
   return lines;
 }

@@ -16,12 +16,15 @@ import { checkMasDatabase, MAS_DATABASE_CHECK_CODES } from './checks/mas-databas
 import { checkProviders, PROVIDER_CHECK_CODES } from './checks/providers.js';
 import { checkSynapseData, SYNAPSE_DATA_CHECK_CODES, type SynapseFacts } from './checks/synapse-data.js';
 import type { Syn2masContext } from './context.js';
+import { readSynapseIdentity } from './stage/record.js';
+import { readStageState, STAGE_CHECK_CODES, stageFindings, type StageState } from './stage/validate.js';
 
 export const ALL_CHECK_CODES: readonly string[] = [
   ...CONFIG_CHECK_CODES,
   ...PROVIDER_CHECK_CODES,
   ...MAS_DATABASE_CHECK_CODES,
   ...SYNAPSE_DATA_CHECK_CODES,
+  ...STAGE_CHECK_CODES,
   'I_SUMMARY',
 ];
 
@@ -48,6 +51,8 @@ export interface CheckReport {
   providerMapping: Map<string, string>;
   /** Synapse IdP ids whose links are skipped (--ignore-missing-auth-providers), with their row counts. */
   skippedProviders: Map<string, number>;
+  /** The stage this MAS database holds (a staged migration in progress), if any. */
+  stage?: StageState;
   /** Wall time per step of each side's reads, for the growth benchmark (`synapse: users`, `mas: database`). */
   timings: StepTiming[];
 }
@@ -75,15 +80,21 @@ export async function runCheck(ctx: Syn2masContext, options: CheckOptions): Prom
 
   const [synapseSide, masSide] = await Promise.all([
     connect(ctx.synapseDb).then((db) =>
-      readOnly(db, 'reading the Synapse database', (q) => checkSynapseData(q, { serverName: ctx.synapse.serverName })),
+      readOnly(db, 'reading the Synapse database', async (q) => {
+        const data = await checkSynapseData(q, { serverName: ctx.synapse.serverName });
+        // Not a Synapse database: the finding says so, and there is no identity to read.
+        const notSynapse = data.findings.some((f) => f.code === 'E_SYNAPSE_SCHEMA_MISSING');
+        return { ...data, identity: notSynapse ? undefined : await readSynapseIdentity(q, ctx.synapse.serverName) };
+      }),
     ),
     connect(ctx.masDb).then((db) =>
       readOnly(db, 'reading the MAS database', async (q) => {
         const started = performance.now();
         const schema = await inspectMasSchema(q);
-        const findings = await checkMasDatabase(q, schema);
+        const stage = schema.latestMigration !== null ? await readStageState(q) : undefined;
+        const findings = await checkMasDatabase(q, schema, { staged: stage !== undefined });
         const providers = schema.leftovers.length === 0 && schema.latestMigration !== null ? await masDatabaseProviders(q) : undefined;
-        return { schema, findings, providers, ms: performance.now() - started };
+        return { schema, findings, providers, stage, ms: performance.now() - started };
       }),
     ),
   ]);
@@ -105,6 +116,16 @@ export async function runCheck(ctx: Syn2masContext, options: CheckOptions): Prom
     }),
     ...providers.findings,
     ...masSide.findings,
+    ...(masSide.stage === undefined || synapseSide.identity === undefined
+      ? []
+      : stageFindings({
+          state: masSide.stage,
+          identity: synapseSide.identity,
+          providerMapping: providers.mapping,
+          skippedProviders: new Set(providers.skipped.keys()),
+          masMigration: masSide.schema.latestMigration,
+          now: Date.now(),
+        })),
     ...synapseSide.findings,
     summary(synapseSide.facts, providers.skipped),
   ];
@@ -125,6 +146,7 @@ export async function runCheck(ctx: Syn2masContext, options: CheckOptions): Prom
     masSchema: masSide.schema,
     providerMapping: providers.mapping,
     skippedProviders: providers.skipped,
+    ...(masSide.stage !== undefined ? { stage: masSide.stage } : {}),
     timings: [...synapseSide.timings.map((t) => ({ name: `synapse: ${t.name}`, ms: t.ms })), { name: 'mas: database', ms: masSide.ms }],
   };
 }

@@ -89,10 +89,19 @@ export function sameIdentity(a: SynapseIdentity, b: SynapseIdentity): boolean {
   return a.serverName === b.serverName && a.firstUser === b.firstUser && a.firstUserCreationTs === b.firstUserCreationTs;
 }
 
-export function sameMapping(stage: StageRecord, mapping: ReadonlyMap<string, string>, skipped: ReadonlySet<string>): boolean {
-  const a = Object.entries(stage.providerMapping).sort();
-  const b = [...mapping].sort();
-  const sameMap = a.length === b.length && a.every(([k, v], i) => b[i]?.[0] === k && b[i]?.[1] === v);
-  const s = [...skipped].sort();
-  return sameMap && stage.skippedProviders.length === s.length && [...stage.skippedProviders].sort().every((p, i) => s[i] === p);
+/**
+ * The IdPs that the stage and this run map differently (another MAS provider, or mapped on one side
+ * and skipped on the other). The mapping is derived from the links Synapse holds, so an IdP may
+ * appear or disappear between runs: that is no conflict, the links concerned belong to users whose
+ * rows change anyway.
+ */
+export function mappingConflicts(stage: StageRecord, mapping: ReadonlyMap<string, string>, skipped: ReadonlySet<string>): string[] {
+  const stagedSkipped = new Set(stage.skippedProviders);
+  const conflicts = new Set<string>();
+  for (const [idp, ulid] of mapping) {
+    const staged = stage.providerMapping[idp];
+    if ((staged !== undefined && staged !== ulid) || stagedSkipped.has(idp)) conflicts.add(idp);
+  }
+  for (const idp of skipped) if (stage.providerMapping[idp] !== undefined) conflicts.add(idp);
+  return [...conflicts].sort();
 }

@@ -1,0 +1,311 @@
+// Brings a staged MAS database up to date with Synapse by applying only what changed: a refresh
+// (`migrate --stage` again, Synapse running) or the cut-over (`migrate`, Synapse stopped, the usual
+// locks). One MAS transaction either way: a kill at any moment leaves the stage as it was.
+//
+// 1. Fingerprint every Synapse user in one pass inside PostgreSQL (fingerprint.ts) and relay the
+//    lines into a scratch table in MAS; a FULL JOIN with the staged fingerprints gives the users
+//    that changed, appeared or disappeared. Nothing per row crosses into node.
+// 2. For those users only, in batches, run the migration's own phases (phases.ts) with queries
+//    restricted to them, into scratch tables shaped like the MAS tables. Ids are the stage's (same
+//    key, same fixed time), so an unchanged row gets exactly the id it was staged with.
+// 3. Replace those users' rows: children deleted and written again, users updated in place,
+//    inserted or deleted. Rows of users whose fingerprint did not change are not touched.
+// The result is row for row what a full migration of today's Synapse writes with the stage's key and
+// time (test/syn2mas/staged.test.ts compares every table with one).
+//
+// Memory: one batch of user IDs and the rows of the current batch; the sets live in PostgreSQL.
+import type pg from 'pg';
+import { relayCopy } from '../../db/copy.js';
+import { connect } from '../../db/connection.js';
+import { MAS_TARGET_TABLES, type MasSchema, type MasTargetTable } from '../../db/mas-schema.js';
+import { DatabaseError, MasToolError } from '../../errors.js';
+import type { Syn2masContext } from '../context.js';
+import { buildPhases, emptyEntities, loadPhases, type PhaseReport, type ProgressState } from '../phases.js';
+import { openSynapseSnapshot, phaseQueries } from '../reader.js';
+import { extractLocalpart } from '../transform.js';
+import { LockHeldError, SYN2MAS_ADVISORY_LOCK } from '../writer.js';
+import { FINGERPRINT_QUERY } from './fingerprint.js';
+import { countTables, dropStage, readSynapseIdentity, STAGE_SCHEMA, writeStage } from './record.js';
+import { openStageSnapshot } from './snapshot.js';
+import { readStageState, stageFindings } from './validate.js';
+
+export interface TableDelta {
+  inserted: number;
+  updated: number;
+  deleted: number;
+}
+
+export interface DeltaReport {
+  mode: 'refresh' | 'cutover';
+  dryRun: boolean;
+  startedAt: string;
+  durationMs: number;
+  phases: PhaseReport[];
+  stage: { createdAt: string; previouslyStagedAt: string; stagedAt: string; refreshes: number };
+  /** Synapse users compared, and those whose rows changed, appeared or disappeared since the stage. */
+  users: { compared: number; changed: number; added: number; removed: number };
+  tables: Record<MasTargetTable, TableDelta>;
+}
+
+export interface DeltaOptions {
+  dryRun: boolean;
+  /** true: the cut-over (Synapse stopped, the stage removed at the end); false: a refresh. */
+  cutover: boolean;
+  providerMapping: ReadonlyMap<string, string>;
+  skippedProviders: ReadonlySet<string>;
+  progress?: ProgressState;
+  /** Users per batch of restricted reads (default 5,000). */
+  batchUsers?: number;
+}
+
+/** The primary key of each MAS table, and which rows of it belong to the users in stage_affected. */
+const TABLES: Record<MasTargetTable, { key: readonly string[]; owned: string }> = {
+  users: { key: ['user_id'], owned: 'user_id IN (SELECT user_id FROM pg_temp.stage_affected)' },
+  user_passwords: { key: ['user_password_id'], owned: 'user_id IN (SELECT user_id FROM pg_temp.stage_affected)' },
+  user_emails: { key: ['user_email_id'], owned: 'user_id IN (SELECT user_id FROM pg_temp.stage_affected)' },
+  user_unsupported_third_party_ids: { key: ['user_id', 'medium', 'address'], owned: 'user_id IN (SELECT user_id FROM pg_temp.stage_affected)' },
+  upstream_oauth_links: { key: ['upstream_oauth_link_id'], owned: 'user_id IN (SELECT user_id FROM pg_temp.stage_affected)' },
+  compat_sessions: { key: ['compat_session_id'], owned: 'user_id IN (SELECT user_id FROM pg_temp.stage_affected)' },
+  compat_access_tokens: { key: ['compat_access_token_id'], owned: `compat_session_id IN (SELECT compat_session_id FROM compat_sessions WHERE user_id IN (SELECT user_id FROM pg_temp.stage_affected))` },
+  compat_refresh_tokens: { key: ['compat_refresh_token_id'], owned: `compat_session_id IN (SELECT compat_session_id FROM compat_sessions WHERE user_id IN (SELECT user_id FROM pg_temp.stage_affected))` },
+};
+/** Children before parents, for deleting; the reverse for inserting. */
+const CHILDREN_FIRST: readonly MasTargetTable[] = [
+  'compat_refresh_tokens',
+  'compat_access_tokens',
+  'compat_sessions',
+  'upstream_oauth_links',
+  'user_emails',
+  'user_passwords',
+  'user_unsupported_third_party_ids',
+];
+const scratch = (table: string): string => `pg_temp.mas_tool_new_${table}`;
+
+async function step<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (cause) {
+    if (cause instanceof MasToolError) throw cause;
+    throw new DatabaseError(what, cause);
+  }
+}
+
+export async function runDelta(ctx: Syn2masContext, masSchema: MasSchema, options: DeltaOptions): Promise<DeltaReport> {
+  const started = performance.now();
+  const progress: ProgressState = options.progress ?? { stage: 'setup', phase: 'setup', done: 0, total: undefined };
+  const batchUsers = options.batchUsers ?? 5000;
+  const phaseReports: PhaseReport[] = [];
+  const timed = async <T>(name: string, what: string, fn: () => Promise<T>): Promise<T> => {
+    progress.phase = what;
+    const t0 = performance.now();
+    const result = await step(what, fn);
+    phaseReports.push({ name, status: 'done', ms: performance.now() - t0 });
+    return result;
+  };
+  const tables = Object.fromEntries(MAS_TARGET_TABLES.map((t) => [t, { inserted: 0, updated: 0, deleted: 0 }])) as Record<MasTargetTable, TableDelta>;
+
+  const synapse = await connect(ctx.synapseDb);
+  let mas: pg.Client | undefined;
+  let masOpen = false;
+  try {
+    const m = await connect(ctx.masDb);
+    mas = m;
+    progress.stage = 'setup';
+    // The cut-over locks Synapse as a full migration does (it must be stopped); a refresh reads it
+    // in a plain snapshot while it serves, as the first stage did.
+    if (options.cutover) await openSynapseSnapshot(synapse, { dryRun: options.dryRun });
+    else await openStageSnapshot(synapse);
+    const state = await timed('setup', 'opening the MAS transaction', async () => {
+      await m.query('BEGIN ISOLATION LEVEL READ COMMITTED');
+      masOpen = true;
+      const { rows } = await m.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1::bigint) AS locked', [SYN2MAS_ADVISORY_LOCK]);
+      if (rows[0]?.locked !== true) throw new LockHeldError();
+      try {
+        await m.query(`LOCK TABLE ${[...MAS_TARGET_TABLES, `${STAGE_SCHEMA}.stage`, `${STAGE_SCHEMA}.users`].join(', ')} IN ACCESS EXCLUSIVE MODE NOWAIT`);
+      } catch (cause) {
+        throw new DatabaseError('locking the staged MAS tables: another session is using them; is MAS running?', cause, {
+          hint: 'Stop MAS (the server and any worker): a staged database must not be served before the cut-over.',
+        });
+      }
+      return readStageState(m);
+    });
+    if (state === undefined) {
+      throw new MasToolError('MAS_TOOL_NO_STAGE', 'The MAS database holds no stage to bring up to date.', {
+        hint: 'Stage first with `mas-tool syn2mas migrate --stage`, or migrate in one go with `mas-tool syn2mas migrate`.',
+      });
+    }
+    const identity = await step('reading the Synapse identity', () => readSynapseIdentity(synapse, ctx.synapse.serverName));
+    const problems = stageFindings({
+      state,
+      identity,
+      providerMapping: options.providerMapping,
+      skippedProviders: options.skippedProviders,
+      masMigration: masSchema.latestMigration,
+      now: Date.now(),
+    }).filter((f) => f.severity === 'error');
+    const first = problems[0];
+    if (first !== undefined) {
+      throw new MasToolError(`MAS_TOOL_${first.code.replace(/^E_/, '')}`, first.message, { hint: first.fix ?? 'Run `mas-tool syn2mas check`.', exitCode: 10 });
+    }
+    const record = state.record;
+
+    // 1. Who changed.
+    progress.stage = 'finish';
+    const users = await timed('fingerprints', 'fingerprinting the Synapse users', async () => {
+      await m.query('CREATE TEMP TABLE stage_now (name text NOT NULL, fingerprint text NOT NULL) ON COMMIT DROP');
+      await relayCopy(synapse, FINGERPRINT_QUERY, { client: m, table: 'pg_temp.stage_now', columns: ['name', 'fingerprint'] });
+      await m.query(
+        `CREATE TEMP TABLE stage_dirty ON COMMIT DROP AS
+           SELECT coalesce(n.name, o.name) AS name, o.name IS NULL AS added, n.name IS NULL AS removed
+             FROM pg_temp.stage_now n FULL JOIN ${STAGE_SCHEMA}.users o ON o.name = n.name
+            WHERE n.fingerprint IS DISTINCT FROM o.fingerprint`,
+      );
+      await m.query('ALTER TABLE pg_temp.stage_dirty ADD PRIMARY KEY (name)');
+      const { rows } = await m.query<{ compared: number; changed: number; added: number; removed: number }>(
+        `SELECT (SELECT count(*) FROM pg_temp.stage_now)::int AS compared, count(*) FILTER (WHERE NOT added AND NOT removed)::int AS changed,
+                count(*) FILTER (WHERE added)::int AS added, count(*) FILTER (WHERE removed)::int AS removed FROM pg_temp.stage_dirty`,
+      );
+      return rows[0] ?? { compared: 0, changed: 0, added: 0, removed: 0 };
+    });
+
+    // 2 and 3. Their rows, batch by batch.
+    // IdPs whose links are all gone since the stage are missing from this run's mapping: keep the
+    // stage's (validation made sure the two agree where both have an IdP).
+    const providerMapping = new Map([...Object.entries(record.providerMapping), ...options.providerMapping]);
+    const { phases, encoders } = buildPhases({
+      serverName: ctx.synapse.serverName,
+      masSchema,
+      providerMapping,
+      skippedProviders: options.skippedProviders,
+      now: record.now,
+      idSecret: Buffer.from(record.idSecret, 'hex'),
+    });
+    const columns = {} as Record<MasTargetTable, readonly string[]>;
+    for (const e of Object.values(encoders)) columns[e.table] = e.columns;
+    await step('preparing the scratch tables', async () => {
+      for (const t of MAS_TARGET_TABLES) await m.query(`CREATE TEMP TABLE mas_tool_new_${t} ON COMMIT DROP AS SELECT ${columns[t].join(', ')} FROM ${t} WITH NO DATA`);
+      await m.query('CREATE TEMP TABLE stage_affected (user_id uuid PRIMARY KEY) ON COMMIT DROP');
+    });
+    const entities = emptyEntities();
+    let after = '';
+    const loadStarted = performance.now();
+    const applyReports: PhaseReport[] = [];
+    for (;;) {
+      const { rows } = await step('reading the changed users', () =>
+        m.query<{ name: string }>('SELECT name FROM pg_temp.stage_dirty WHERE name > $1 ORDER BY name LIMIT $2', [after, batchUsers]),
+      );
+      if (rows.length === 0) break;
+      const names = rows.map((r) => r.name);
+      after = names[names.length - 1] ?? after;
+      await step('emptying the scratch tables', () => m.query(`TRUNCATE ${MAS_TARGET_TABLES.map(scratch).join(', ')}, pg_temp.stage_affected`));
+      await loadPhases({
+        synapse,
+        mas: m,
+        phases,
+        encoders,
+        queries: phaseQueries(ctx.synapse.serverName, (s) => synapse.escapeLiteral(s), names),
+        entities,
+        phaseReports: applyReports,
+        progress,
+        tableFor: scratch,
+      });
+      progress.stage = 'finish';
+      progress.phase = 'applying the changes';
+      const localparts = names.map((n) => extractLocalpart(n, ctx.synapse.serverName)).filter((l): l is string => l !== undefined);
+      await step('applying the changes of one batch of users', () => applyBatch(m, columns, localparts, tables));
+    }
+    phaseReports.push({ name: 'changed users', status: 'done', ms: performance.now() - loadStarted });
+
+    const stagedAt = await step('reading the snapshot time', async () => {
+      const { rows } = await synapse.query<{ t: string }>(`SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS t`);
+      return rows[0]?.t ?? new Date().toISOString();
+    });
+    await synapse.query('COMMIT');
+    if (options.cutover) {
+      await timed('remove the stage', 'removing the stage', () => dropStage(m));
+    } else {
+      await timed('record the stage', 'recording the stage', async () => {
+        await m.query(`DELETE FROM ${STAGE_SCHEMA}.users WHERE name IN (SELECT name FROM pg_temp.stage_dirty)`);
+        await m.query(`INSERT INTO ${STAGE_SCHEMA}.users (name, fingerprint) SELECT n.name, n.fingerprint FROM pg_temp.stage_now n JOIN pg_temp.stage_dirty d ON d.name = n.name`);
+        await writeStage(m, { ...record, stagedAt, refreshes: record.refreshes + 1, tableCounts: await countTables(m) });
+      });
+    }
+    await timed(options.dryRun ? 'roll back (dry run)' : 'commit', options.dryRun ? 'rolling back (dry run)' : 'committing', () =>
+      m.query(options.dryRun ? 'ROLLBACK' : 'COMMIT'),
+    );
+    masOpen = false;
+    progress.stage = 'done';
+    return {
+      mode: options.cutover ? 'cutover' : 'refresh',
+      dryRun: options.dryRun,
+      startedAt: new Date(Date.now() - (performance.now() - started)).toISOString(),
+      durationMs: performance.now() - started,
+      phases: phaseReports,
+      stage: { createdAt: record.createdAt, previouslyStagedAt: record.stagedAt, stagedAt, refreshes: record.refreshes + (options.cutover ? 0 : 1) },
+      users,
+      tables,
+    };
+  } finally {
+    if (masOpen) await mas?.query('ROLLBACK').catch(() => undefined);
+    await mas?.end().catch(() => undefined);
+    await synapse.end().catch(() => undefined);
+  }
+}
+
+/**
+ * Replaces the MAS rows of one batch of users with the rows in the scratch tables, counting what
+ * that inserts, updates and deletes (a row whose key and values stay is neither).
+ */
+async function applyBatch(
+  mas: pg.Client,
+  columns: Record<MasTargetTable, readonly string[]>,
+  localparts: readonly string[],
+  tables: Record<MasTargetTable, TableDelta>,
+): Promise<void> {
+  for (const t of MAS_TARGET_TABLES) await mas.query(`ANALYZE ${scratch(t)}`);
+  // The users of the batch as staged (found by username) and as they are now.
+  await mas.query(
+    `INSERT INTO pg_temp.stage_affected SELECT user_id FROM users WHERE username = ANY($1::text[])
+     UNION SELECT user_id FROM ${scratch('users')}`,
+    [localparts],
+  );
+  await mas.query('ANALYZE pg_temp.stage_affected');
+  for (const t of MAS_TARGET_TABLES) {
+    const { key, owned } = TABLES[t];
+    const cols = columns[t];
+    const on = key.map((k) => `o.${k} = n.${k}`).join(' AND ');
+    const row = (alias: string): string => `ROW(${cols.map((c) => `${alias}.${c}`).join(', ')})`;
+    const { rows } = await mas.query<TableDelta>(
+      `SELECT count(*) FILTER (WHERE o.${key[0]} IS NULL)::int AS inserted,
+              count(*) FILTER (WHERE n.${key[0]} IS NULL)::int AS deleted,
+              count(*) FILTER (WHERE o.${key[0]} IS NOT NULL AND n.${key[0]} IS NOT NULL AND ${row('o')} IS DISTINCT FROM ${row('n')})::int AS updated
+         FROM (SELECT ${cols.join(', ')} FROM ${t} WHERE ${owned}) o FULL JOIN ${scratch(t)} n ON ${on}`,
+    );
+    const d = rows[0];
+    if (d !== undefined) {
+      tables[t].inserted += d.inserted;
+      tables[t].updated += d.updated;
+      tables[t].deleted += d.deleted;
+    }
+  }
+  // Children go and come back whole (their keys can change with their parent's, a session's id
+  // with its oldest token); users stay in place where they still exist.
+  for (const t of CHILDREN_FIRST) await mas.query(`DELETE FROM ${t} WHERE ${TABLES[t].owned}`);
+  const userCols = columns.users;
+  await mas.query(
+    `DELETE FROM users u WHERE u.user_id IN (SELECT user_id FROM pg_temp.stage_affected)
+        AND NOT EXISTS (SELECT 1 FROM ${scratch('users')} n WHERE n.user_id = u.user_id)`,
+  );
+  await mas.query(
+    `UPDATE users u SET (${userCols.join(', ')}) = (${userCols.map((c) => `n.${c}`).join(', ')})
+       FROM ${scratch('users')} n
+      WHERE u.user_id = n.user_id AND ROW(${userCols.map((c) => `u.${c}`).join(', ')}) IS DISTINCT FROM ROW(${userCols.map((c) => `n.${c}`).join(', ')})`,
+  );
+  await mas.query(
+    `INSERT INTO users (${userCols.join(', ')}) SELECT ${userCols.map((c) => `n.${c}`).join(', ')} FROM ${scratch('users')} n
+      WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.user_id = n.user_id)`,
+  );
+  for (const t of [...CHILDREN_FIRST].reverse()) {
+    await mas.query(`INSERT INTO ${t} (${columns[t].join(', ')}) SELECT ${columns[t].join(', ')} FROM ${scratch(t)}`);
+  }
+}
