@@ -2,7 +2,8 @@
 // real dry run and a real migration (each in a process of its own, whose peak RSS is measured), and
 // measures the floor: the same rows moved with plain COPY and no transform (floor.ts). Prints per
 // entity rows, seconds and rows per second, the tool's peak RSS, and migrate/floor as a ratio.
-// With --growth it runs check, migrate and verify at N and 4N users instead (growth.ts).
+// With --growth it runs check, migrate and verify at N and 4N users instead (growth.ts); with --staged,
+// a staged migration with churn against a full one (staged.ts).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +13,7 @@ import { createDatabase, dropDatabase, GITHUB_PROVIDER_ULID, KEYCLOAK_PROVIDER_U
 import { measureFloor } from './floor.js';
 import { generateSynapseData } from './generate.js';
 import { runGrowth } from './growth.js';
+import { runStagedBench } from './staged.js';
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 const s = (ms: number): string => (ms / 1000).toFixed(2);
@@ -23,7 +25,17 @@ interface MigrationJson {
 }
 
 async function main(): Promise<void> {
-  const { users, switches } = parseUsersArg(process.argv.slice(2), 'bench', ['--growth']);
+  const { users, switches } = parseUsersArg(process.argv.slice(2), 'bench', ['--growth', '--staged']);
+  if (switches.has('--staged')) {
+    const server = await startBenchServer();
+    try {
+      process.stdout.write(`mas-tool staged-migration benchmark: ${fmt(users)} users; node ${process.version}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB\n`);
+      if (!(await runStagedBench(server, users, (t) => process.stdout.write(t)))) process.exitCode = 1;
+    } finally {
+      await server.stop();
+    }
+    return;
+  }
   if (switches.has('--growth')) {
     const server = await startBenchServer();
     try {
