@@ -1,13 +1,18 @@
 // What every `mas-tool manage` subcommand shares: opening the backend the flags and the MAS config
 // call for (and closing it), reading users from arguments or --from-file, reading a password, reading
-// Synapse's admins, and rendering the result with the exit code.
+// Synapse's admins, and rendering the result with the exit code. Bulk commands print each batch's
+// results as soon as it is done (the --json document too, in pieces), so nothing is held for the end.
 import type { Command } from 'commander';
-import { UsageError } from '../errors.js';
+import { ExitError, MasToolError, UsageError } from '../errors.js';
+import type { BulkInput, ItemSink } from '../manage/commands/batches.js';
 import type { ManageContext } from '../manage/commands/context.js';
 import type { ManageBackend } from '../manage/backend.js';
+import type { InputColumns } from '../manage/input-file.js';
 import type { SynapseAdmin } from '../manage/synapse-admins.js';
-import type { ManageResult } from '../manage/model.js';
-import type { Secret } from '../secret.js';
+import type { ItemResult, ManageResult } from '../manage/model.js';
+import type { HttpClient, HttpClientOptions } from '../http/client.js';
+import type { Output } from '../report/output.js';
+import { scrubSecrets, type Secret } from '../secret.js';
 import type { CliContext } from './main.js';
 import { EXIT } from './main.js';
 
@@ -20,7 +25,62 @@ interface GroupFlags {
   caFile?: string;
 }
 
-type Output = ReturnType<CliContext['output']>;
+/** Renders a bulk command's items as they come; one per run (per Output). */
+class StreamedItems implements ItemSink {
+  begun = false;
+  #first = true;
+  constructor(private readonly out: Output) {}
+
+  begin(head: { command: string; backend: 'api' | 'db'; dryRun: boolean }): void {
+    this.begun = true;
+    if (this.out.json) this.out.writeStdout(scrubSecrets(renderers!.jsonHead(head)));
+  }
+
+  items(batch: readonly ItemResult[]): void {
+    if (batch.length === 0) return;
+    if (this.out.json) {
+      this.out.writeStdout(scrubSecrets(renderers!.jsonItems(batch, this.#first)));
+      this.#first = false;
+    } else {
+      this.out.print(batch.map((i) => renderers!.renderItem(i, this.out.paint)).join('\n'));
+    }
+  }
+
+  end(result: ManageResult, code: number): void {
+    if (this.out.json) this.out.writeStdout(scrubSecrets(renderers!.jsonTail(result, code)));
+    else this.out.print(renderers!.renderSummary(result, this.out.paint).join('\n'));
+  }
+
+  /**
+   * A failure after items were printed: the JSON document is closed with the error (main would
+   * otherwise start a second one), and the error goes to stderr as main says it.
+   */
+  abort(error: unknown): never {
+    const known = error instanceof MasToolError ? error : undefined;
+    const code = known?.exitCode ?? EXIT.failure;
+    const message = error instanceof Error ? error.message : String(error);
+    const json = known?.toJSON() ?? { code: 'MAS_TOOL_INTERNAL', message };
+    this.out.writeStdout(scrubSecrets(renderers!.jsonTail(undefined, code, json)));
+    this.out.note(`${this.out.errPaint.red(known ? 'error:' : 'internal error:')} ${message}`);
+    if (known?.hint !== undefined) this.out.note(`${this.out.errPaint.dim('hint:')} ${known.hint}`);
+    if (this.out.debug && error instanceof Error && error.stack !== undefined) this.out.note(scrubSecrets(error.stack));
+    throw new ExitError(code);
+  }
+}
+
+const sinks = new WeakMap<Output, StreamedItems>();
+
+/** An HTTP client made on its first request. */
+function lazyHttpClient(options: HttpClientOptions): HttpClient {
+  let client: HttpClient | undefined;
+  return {
+    fetch: async (url, init) => {
+      client ??= (await import('../http/client.js')).createHttpClient(options);
+      return client.fetch(url, init);
+    },
+    close: async () => client?.close(),
+  };
+}
 
 export interface Needs {
   /** The admin API has no endpoint for this command. */
@@ -34,9 +94,6 @@ export async function withManage<T>(ctx: CliContext, cmd: Command, needs: Needs,
   const { loadMasConfigFiles, resolveMasConfigPaths } = await import('../config/read.js');
   const { parseMasConfig } = await import('../config/mas.js');
   const { readSecretSource } = await import('../config/secret-source.js');
-  const { createHttpClient } = await import('../http/client.js');
-  // Only the choice of client here: the admin API backend itself is loaded when it is the one used.
-  const { chooseAdminClient } = await import('../http/openid.js');
   const mas = parseMasConfig(loadMasConfigFiles(resolveMasConfigPaths(flags.config ?? [], ctx.streams.env)));
   const timeout = Number(flags.timeout);
   if (!Number.isFinite(timeout) || timeout <= 0) throw new UsageError(`--timeout must be a positive number of seconds (got "${flags.timeout}").`);
@@ -44,14 +101,18 @@ export async function withManage<T>(ctx: CliContext, cmd: Command, needs: Needs,
   if (flags.via === 'api' && needs.dbOnly === true) {
     throw new UsageError(`${name} has no MAS admin API endpoint; it needs the MAS database.`, { hint: `Run it with --via db (the database in the MAS config's database section must be reachable).` });
   }
-  const admin = chooseAdminClient(mas);
-  const via = flags.via ?? (needs.dbOnly === true || admin.client === undefined ? 'db' : 'api');
-  if (via === 'api' && admin.client === undefined) {
-    throw new UsageError(`--via api needs an admin client in the MAS config: ${admin.reason ?? 'none is configured'}.`, {
+  // Only the choice of client here: the admin API backend itself is loaded when it is the one used.
+  // With an explicit --via db there is nothing to choose, and the HTTP stack (undici, openid-client:
+  // a fifth of the process's memory) is loaded only if the homeserver is asked something.
+  const admin = flags.via === 'db' ? undefined : (await import('../http/openid.js')).chooseAdminClient(mas);
+  const via = flags.via ?? (needs.dbOnly === true || admin?.client === undefined ? 'db' : 'api');
+  if (via === 'api' && admin?.client === undefined) {
+    throw new UsageError(`--via api needs an admin client in the MAS config: ${admin?.reason ?? 'none is configured'}.`, {
       hint: 'Add a client with a client_secret under `clients` and list its client_id in policy.data.admin_clients (and serve the adminapi resource), or use --via db.',
     });
   }
-  const http = createHttpClient({ timeoutMs: timeout * 1000, userAgent: 'mas-tool-manage', ...(flags.caFile !== undefined ? { caFile: flags.caFile } : {}) });
+  const httpOptions = { timeoutMs: timeout * 1000, userAgent: 'mas-tool-manage', ...(flags.caFile !== undefined ? { caFile: flags.caFile } : {}) };
+  const http = via === 'api' ? (await import('../http/client.js')).createHttpClient(httpOptions) : lazyHttpClient(httpOptions);
   let backend: ManageBackend | undefined;
   let stopProgress: (() => void) | undefined;
   try {
@@ -68,9 +129,17 @@ export async function withManage<T>(ctx: CliContext, cmd: Command, needs: Needs,
       const { masTarget } = await import('../db/connection.js');
       backend = await openDatabaseBackend(masTarget(mas, ctx.streams.env));
     }
-    const m: ManageContext = { backend, mas, serverName: mas.matrix.homeserver, dryRun: flags.dryRun === true };
+    const out = ctx.output(cmd);
+    const sink = new StreamedItems(out);
+    sinks.set(out, sink);
+    const m: ManageContext = { backend, mas, serverName: mas.matrix.homeserver, dryRun: flags.dryRun === true, sink };
     if (mas.matrix.secret !== undefined) m.homeserver = { endpoint: mas.matrix.endpoint, secret: readSecretSource(mas.matrix.secret, 'trim'), http };
-    return await work(m);
+    try {
+      return await work(m);
+    } catch (error) {
+      if (sink.begun && out.json) sink.abort(error);
+      throw error;
+    }
   } finally {
     stopProgress?.();
     await backend?.close();
@@ -79,9 +148,12 @@ export async function withManage<T>(ctx: CliContext, cmd: Command, needs: Needs,
 }
 
 export function finish(ctx: CliContext, out: Output, result: ManageResult, token?: Secret): void {
-  const code = result.items.some((i) => i.status === 'failed') ? EXIT.errors : EXIT.ok;
+  const failed = result.summary !== undefined ? result.summary.failed > 0 : result.items.some((i) => i.status === 'failed');
+  const code = failed ? EXIT.errors : EXIT.ok;
   ctx.exitCode = code;
-  renderResult(out, result, code, token);
+  const sink = sinks.get(out);
+  if (result.itemsStreamed === true && sink !== undefined) sink.end(result, code);
+  else renderResult(out, result, code, token);
 }
 
 let renderers: typeof import('../report/manage.js') | undefined;
@@ -109,14 +181,25 @@ export async function loadRenderers(): Promise<void> {
 }
 
 /** Users from arguments, or from --from-file (one per line, or CSV with a `user` column). */
-export async function usersFrom(args: readonly string[], fromFile: string | undefined): Promise<string[]> {
+export async function usersFrom(args: readonly string[], fromFile: string | undefined): Promise<BulkInput<string>> {
   if (fromFile === undefined) {
     if (args.length === 0) throw new UsageError('Name at least one user, or give --from-file.');
     return [...args];
   }
   if (args.length > 0) throw new UsageError('Give users either as arguments or with --from-file, not both.');
-  const { readInputFile } = await import('../manage/input-file.js');
-  return (await readInputFile(fromFile, { required: ['user'] })).map((r) => r.user!);
+  return fileInput(fromFile, { required: ['user'] }, (r) => r.user!);
+}
+
+/**
+ * The rows of --from-file, batch by batch as the work needs them. The whole file is read once first
+ * (parsing only, nothing kept), so that a malformed line 70,000 stops the command before anything
+ * is written.
+ */
+export async function fileInput<T>(file: string, columns: InputColumns, map: (values: Record<string, string>) => T | T[]): Promise<AsyncIterable<T[]>> {
+  const { checkInputFile, readInputBatches } = await import('../manage/input-file.js');
+  const { BATCH_SIZE, mapBatches } = await import('../manage/commands/batches.js');
+  await checkInputFile(file, columns);
+  return mapBatches(readInputBatches(file, columns, BATCH_SIZE), (r) => map(r.values));
 }
 
 export async function readPassword(ctx: CliContext, fromStdin: boolean | undefined, what: string): Promise<Secret> {
@@ -132,12 +215,22 @@ export interface SynapseFlags {
   synapseDatabaseUri?: string;
 }
 
-/** Synapse's admins, read from its database in a read-only snapshot. */
+/** Synapse's admins, read from its database in a read-only snapshot, all at once. */
 export async function readSynapse(ctx: CliContext, flags: SynapseFlags, serverName: string): Promise<SynapseAdmin[]> {
+  return withSynapseAdmins(ctx, flags, serverName, async (batches) => {
+    const admins: SynapseAdmin[] = [];
+    for await (const batch of batches) admins.push(...batch);
+    return admins;
+  });
+}
+
+/** Synapse's admins, a batch at a time from one read-only snapshot, for as long as `work` runs. */
+export async function withSynapseAdmins<T>(ctx: CliContext, flags: SynapseFlags, serverName: string, work: (admins: AsyncIterable<SynapseAdmin[]>) => Promise<T>): Promise<T> {
   const { loadSynapseConfigFiles } = await import('../config/read.js');
   const { parseSynapseConfig } = await import('../config/synapse.js');
   const { synapseTarget, connect } = await import('../db/connection.js');
-  const { readSynapseAdmins } = await import('../manage/synapse-admins.js');
+  const { readSynapseAdminBatches } = await import('../manage/synapse-admins.js');
+  const { BATCH_SIZE } = await import('../manage/commands/batches.js');
   if (flags.synapseConfig === undefined) throw new UsageError('--synapse-database-uri needs --synapse-config too (for the server name and the rest of the Synapse settings).');
   const synapse = parseSynapseConfig(loadSynapseConfigFiles(flags.synapseConfig));
   if (synapse.serverName !== serverName) {
@@ -145,7 +238,7 @@ export async function readSynapse(ctx: CliContext, flags: SynapseFlags, serverNa
   }
   const db = await connect(synapseTarget(synapse, flags.synapseDatabaseUri, ctx.streams.env));
   try {
-    return await readSynapseAdmins(db, serverName);
+    return await work(readSynapseAdminBatches(db, serverName, BATCH_SIZE));
   } finally {
     await db.end();
   }

@@ -10,7 +10,7 @@ import type { ManageResult } from '../manage/model.js';
 import type { Secret } from '../secret.js';
 import type { CliContext } from './main.js';
 import { addMasConfigOption, addSynapseConfigOption, addSynapseDatabaseUriOption, collect } from './options.js';
-import { finish, loadRenderers, readPassword, readSynapse, truthy, usersFrom, withManage, type Needs, type SynapseFlags } from './manage-runner.js';
+import { fileInput, finish, loadRenderers, readPassword, readSynapse, truthy, usersFrom, withManage, withSynapseAdmins, type Needs, type SynapseFlags } from './manage-runner.js';
 export function registerManageCommands(program: Command, ctx: CliContext): void {
   const manage = program
     .command('manage')
@@ -59,19 +59,15 @@ export function registerManageCommands(program: Command, ctx: CliContext): void 
         if (flags.fromFile !== undefined) {
           if (username !== undefined) throw new UsageError('Give a username or --from-file, not both.');
           if (flags.passwordStdin || flags.passwordPrompt) throw new UsageError('Bulk registration sets no passwords; users log in through an upstream provider or set one later (set-password).');
-          const { readInputFile, splitList } = await import('../manage/input-file.js');
-          const rows = await readInputFile(flags.fromFile, { required: ['user'], optional: ['email', 'display_name', 'admin', 'provider', 'subject'] });
-          return registerUsers(
-            m,
-            rows.map((r) => ({
-              username: r.user!,
-              emails: splitList(r.email),
-              admin: truthy(r.admin),
-              upstream: r.provider !== undefined && r.subject !== undefined ? [`${r.provider}:${r.subject}`] : [],
-              ...(r.display_name !== undefined ? { displayName: r.display_name } : {}),
-            })),
-            options,
-          );
+          const { splitList } = await import('../manage/input-file.js');
+          const rows = await fileInput(flags.fromFile, { required: ['user'], optional: ['email', 'display_name', 'admin', 'provider', 'subject'] }, (r) => ({
+            username: r.user!,
+            emails: splitList(r.email),
+            admin: truthy(r.admin),
+            upstream: r.provider !== undefined && r.subject !== undefined ? [`${r.provider}:${r.subject}`] : [],
+            ...(r.display_name !== undefined ? { displayName: r.display_name } : {}),
+          }));
+          return registerUsers(m, rows, options);
         }
         if (username === undefined) throw new UsageError('Name the user to register, or give --from-file.');
         return registerUsers(
@@ -93,16 +89,14 @@ export function registerManageCommands(program: Command, ctx: CliContext): void 
     c.action(
       action<[string | undefined, string | undefined, { fromFile?: string }]>({}, async (m, user, email, flags) => {
         const commands = await import('../manage/commands/emails.js');
-        let rows: Array<{ user: string; email: string }>;
         if (flags.fromFile !== undefined) {
           if (user !== undefined) throw new UsageError('Give USER EMAIL or --from-file, not both.');
-          const { readInputFile, splitList } = await import('../manage/input-file.js');
-          rows = (await readInputFile(flags.fromFile, { required: ['user', 'email'] })).flatMap((r) => splitList(r.email).map((e) => ({ user: r.user!, email: e })));
-        } else {
-          if (user === undefined || email === undefined) throw new UsageError(`${name} needs USER and EMAIL.`);
-          rows = [{ user, email }];
+          const { splitList } = await import('../manage/input-file.js');
+          const rows = await fileInput(flags.fromFile, { required: ['user', 'email'] }, (r) => splitList(r.email).map((e) => ({ user: r.user!, email: e })));
+          return commands.addEmails(m, rows, name);
         }
-        return run === 'add' ? commands.addEmails(m, rows, name) : commands.removeEmails(m, rows);
+        if (user === undefined || email === undefined) throw new UsageError(`${name} needs USER and EMAIL.`);
+        return run === 'add' ? commands.addEmails(m, [{ user, email }], name) : commands.removeEmails(m, [{ user, email }]);
       }),
     );
   };
@@ -141,7 +135,7 @@ export function registerManageCommands(program: Command, ctx: CliContext): void 
   restore.action(
     action<[SynapseFlags]>({}, async (m, flags) => {
       const { restoreAdmins } = await import('../manage/commands/admins.js');
-      return restoreAdmins(m, await readSynapse(ctx, flags, m.serverName));
+      return withSynapseAdmins(ctx, flags, m.serverName, (admins) => restoreAdmins(m, admins));
     }),
   );
 
@@ -257,9 +251,8 @@ export function registerManageCommands(program: Command, ctx: CliContext): void 
         const { linkUpstream } = await import('../manage/commands/links.js');
         if (flags.fromFile !== undefined) {
           if (user !== undefined) throw new UsageError('Give USER PROVIDER SUBJECT or --from-file, not both.');
-          const { readInputFile } = await import('../manage/input-file.js');
-          const rows = await readInputFile(flags.fromFile, { required: ['user', 'provider', 'subject'] });
-          return linkUpstream(m, rows.map((r) => ({ user: r.user!, provider: r.provider!, subject: r.subject! })));
+          const rows = await fileInput(flags.fromFile, { required: ['user', 'provider', 'subject'] }, (r) => ({ user: r.user!, provider: r.provider!, subject: r.subject! }));
+          return linkUpstream(m, rows);
         }
         if (user === undefined || provider === undefined || subject === undefined) throw new UsageError('link-upstream needs USER PROVIDER SUBJECT, or --from-file.');
         return linkUpstream(m, [{ user, provider, subject }]);

@@ -1,8 +1,12 @@
 // The two questions manage asks Synapse directly, through its MAS-only API (/_synapse/mas/*, behind
 // the shared secret matrix.secret): is this localpart free, and create this device. Everything else
 // reaches Synapse through jobs the MAS worker runs. Answers are data; the command decides.
-import { isFailure, type HttpClient } from '../http/client.js';
+import type { HttpClient, HttpFailure, HttpResult } from '../http/client.js';
 import type { Secret } from '../secret.js';
+
+// The same test as http/client's isFailure, kept here so that every manage command (they all load
+// this module) does not load the HTTP stack just for it; the database path may never make a request.
+const isFailure = (r: HttpResult): r is HttpFailure => 'failure' in r;
 
 export interface HomeserverApi {
   /** matrix.endpoint */

@@ -80,14 +80,27 @@ export interface ItemResult {
   details?: Record<string, unknown>;
 }
 
+export interface ManageSummary {
+  changed: number;
+  unchanged: number;
+  wouldChange: number;
+  failed: number;
+}
+
 export interface ManageResult {
   command: string;
   backend: 'api' | 'db';
   dryRun: boolean;
+  /** Every item, unless they were handed to the context's sink batch by batch (then empty). */
   items: ItemResult[];
+  /** Set by batched commands, whose items may have gone to a sink; else counted from `items`. */
+  summary?: ManageSummary;
+  /** True when the items went to the context's sink as each batch was done. */
+  itemsStreamed?: boolean;
   /**
-   * Set when nothing was written because some item failed: a command is all or nothing, so one bad
-   * line of a file leaves the others unapplied too (fix it and run the command again).
+   * Set when something was not written because some item failed: a batch is all or nothing, and
+   * after a failed batch nothing more is written (the rest is still checked, so that every failure
+   * is listed); fix the failed lines and run the command again.
    */
   aborted?: string;
   /** Lines of a listing (list-admins), already data, rendered by src/report. */

@@ -1,6 +1,7 @@
 // Who is a server admin in Synapse (users.admin), so that the admin flag can be carried over to MAS
 // (`can_request_admin`) or compared with it. Synapse may still be serving: the read runs in a
-// read-only repeatable-read transaction, which takes only ACCESS SHARE locks and cannot write.
+// read-only repeatable-read transaction, which takes only ACCESS SHARE locks and cannot write. The
+// admins come through a cursor, a batch at a time, so that restore-admins never holds them all.
 import type { Queryable } from '../db/queryable.js';
 import { DatabaseError } from '../errors.js';
 import { isLocal, localpart } from '../syn2mas/synapse-sql.js';
@@ -41,40 +42,59 @@ const ADMINS_SQL = `
    WHERE admin <> 0
    ORDER BY name COLLATE "C"`;
 
-/**
- * Synapse's server admins. `db` must be a connection of its own that is not inside a transaction:
- * this opens and ends one.
- */
-export async function readSynapseAdmins(db: Queryable, serverName: string): Promise<SynapseAdmin[]> {
-  let rows: AdminRow[];
-  try {
-    await db.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    try {
-      rows = (await db.query<AdminRow>(ADMINS_SQL, [serverName])).rows;
-      await db.query('COMMIT');
-    } catch (error) {
-      // Leave the connection usable (and out of the failed transaction) for the caller.
-      await db.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    }
-  } catch (cause) {
-    if (cause instanceof DatabaseError) throw cause;
-    if (cause instanceof Error && 'severity' in cause) {
-      const missingTable = (cause as { code?: unknown }).code === '42P01';
-      throw new DatabaseError(
-        'reading the server admins from the Synapse database',
-        cause,
-        missingTable ? { hint: 'This does not look like a Synapse database: check the database Synapse is configured with.' } : {},
-      );
-    }
-    throw cause;
+function readFailed(cause: unknown): unknown {
+  if (cause instanceof DatabaseError) return cause;
+  if (cause instanceof Error && 'severity' in cause) {
+    const missingTable = (cause as { code?: unknown }).code === '42P01';
+    return new DatabaseError(
+      'reading the server admins from the Synapse database',
+      cause,
+      missingTable ? { hint: 'This does not look like a Synapse database: check the database Synapse is configured with.' } : {},
+    );
   }
-  return rows.map((r) => ({
-    userId: r.name,
-    localpart: r.localpart,
-    deactivated: r.deactivated,
-    appservice: r.appservice,
-    guest: r.guest,
-    foreignServer: !r.local,
-  }));
+  return cause;
+}
+
+function toAdmin(r: AdminRow): SynapseAdmin {
+  return { userId: r.name, localpart: r.localpart, deactivated: r.deactivated, appservice: r.appservice, guest: r.guest, foreignServer: !r.local };
+}
+
+/**
+ * Synapse's server admins, `size` at a time, from one snapshot. `db` must be a connection of its
+ * own that is not inside a transaction: this opens one and ends it when the batches are done (or
+ * the caller stops early).
+ */
+export async function* readSynapseAdminBatches(db: Queryable, serverName: string, size: number): AsyncGenerator<SynapseAdmin[]> {
+  let open = false;
+  try {
+    try {
+      await db.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      open = true;
+      await db.query(`DECLARE mas_tool_synapse_admins NO SCROLL CURSOR FOR ${ADMINS_SQL}`, [serverName]);
+    } catch (cause) {
+      throw readFailed(cause);
+    }
+    for (;;) {
+      let rows: AdminRow[];
+      try {
+        rows = (await db.query<AdminRow>(`FETCH FORWARD ${Math.max(1, Math.floor(size))} FROM mas_tool_synapse_admins`)).rows;
+      } catch (cause) {
+        throw readFailed(cause);
+      }
+      if (rows.length === 0) break;
+      yield rows.map(toAdmin);
+    }
+    open = false;
+    await db.query('COMMIT');
+  } finally {
+    // Leave the connection usable (and out of the transaction) for the caller, also on an error.
+    if (open) await db.query('ROLLBACK').catch(() => undefined);
+  }
+}
+
+/** All of Synapse's server admins at once (list-admins shows them all anyway). */
+export async function readSynapseAdmins(db: Queryable, serverName: string): Promise<SynapseAdmin[]> {
+  const admins: SynapseAdmin[] = [];
+  for await (const batch of readSynapseAdminBatches(db, serverName, 10_000)) admins.push(...batch);
+  return admins;
 }

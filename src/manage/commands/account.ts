@@ -2,23 +2,38 @@
 // second run reports `unchanged` instead of scheduling the same jobs again.
 import type { ManageResult, MasUser } from '../model.js';
 import { matrixId } from '../user-ref.js';
-import { applyPlan, perUser, resolveUsers, type ManageContext } from './context.js';
+import { runBatches, type BulkInput } from './batches.js';
+import { perUser, resolveUsers, type ManageContext } from './context.js';
 
 /** The jobs a write schedules, named only on the database backend where we insert them. */
 function jobs(ctx: ManageContext, ...names: string[]): string[] | undefined {
   return ctx.backend.kind === 'db' ? names : undefined;
 }
 
+/**
+ * The message and jobs of a change made of up to two steps (lock, and deactivate), made once per
+ * command for each combination: a bulk run decides once per user, and would otherwise build the
+ * same sentence and list a hundred thousand times.
+ */
+function outcomes(ctx: ManageContext, steps: readonly [readonly [string, string], readonly [string, string]]): (first: boolean, second: boolean) => { message: string; jobs: string[] | undefined } {
+  const table = [false, true].map((first) =>
+    [false, true].map((second) => {
+      const taken = steps.filter((_, i) => (i === 0 ? first : second));
+      return { message: taken.map(([m]) => m).join(' and '), jobs: jobs(ctx, ...taken.map(([, j]) => j)) };
+    }),
+  );
+  return (first, second) => table[first ? 1 : 0]![second ? 1 : 0]!;
+}
+
 function since(ts: string | null): string {
   return ts === null ? '' : ` since ${ts}`;
 }
 
-export async function setAdmin(ctx: ManageContext, users: readonly string[], admin: boolean): Promise<ManageResult> {
+export async function setAdmin(ctx: ManageContext, users: BulkInput<string>, admin: boolean): Promise<ManageResult> {
   const command = admin ? 'set-admin' : 'unset-admin';
   const policyAdmins = new Set(ctx.mas.policyData.adminUsers);
-  return ctx.backend.transaction(async () => {
-    const resolved = await resolveUsers(ctx, users);
-    const decisions = perUser<string>(resolved, (user) => {
+  return runBatches<string, string>(ctx, command, users, async (batch) =>
+    perUser<string>(await resolveUsers(ctx, batch), (user) => {
       const viaPolicy = policyAdmins.has(user.username);
       const details = viaPolicy ? { inPolicyAdminUsers: true } : undefined;
       if (user.admin === admin) {
@@ -27,9 +42,8 @@ export async function setAdmin(ctx: ManageContext, users: readonly string[], adm
       }
       const message = admin ? 'may now request admin rights (new sessions only)' : 'may no longer request admin rights (existing sessions keep theirs)';
       return { subject: user.username, kind: 'change', change: user.id, message: policyNote(message, viaPolicy, admin), ...(details ? { details } : {}) };
-    });
-    return applyPlan(ctx, command, decisions, (ids) => ctx.backend.setAdmin(ids, admin));
-  });
+    }),
+  (ids) => ctx.backend.setAdmin(ids, admin));
 }
 
 function policyNote(message: string, viaPolicy: boolean, admin: boolean): string {
@@ -43,28 +57,29 @@ interface LockChange {
   deactivate: boolean;
 }
 
-export async function lock(ctx: ManageContext, users: readonly string[], options: { deactivate: boolean }): Promise<ManageResult> {
-  return ctx.backend.transaction(async () => {
-    const resolved = await resolveUsers(ctx, users);
-    const decisions = perUser<LockChange>(resolved, (user) => {
+export async function lock(ctx: ManageContext, users: BulkInput<string>, options: { deactivate: boolean }): Promise<ManageResult> {
+  const command = options.deactivate ? 'lock --deactivate' : 'lock';
+  const outcome = outcomes(ctx, [
+    ['locked', 'provision-user'],
+    ['deactivated (the homeserver account is deactivated, not erased)', 'deactivate-user'],
+  ]);
+  return runBatches<string, LockChange>(ctx, command, users, async (batch) =>
+    perUser<LockChange>(await resolveUsers(ctx, batch), (user) => {
       const lockIt = user.lockedAt === null;
       const deactivateIt = options.deactivate && user.deactivatedAt === null;
       if (!lockIt && !deactivateIt) {
         const message = `already locked${since(user.lockedAt)}${options.deactivate ? ' and deactivated' : ''}`;
         return { subject: user.username, kind: 'unchanged', message };
       }
-      const done = [lockIt ? 'locked' : undefined, deactivateIt ? 'deactivated (the homeserver account is deactivated, not erased)' : undefined].filter(Boolean).join(' and ');
-      const names = [lockIt ? 'provision-user' : undefined, deactivateIt ? 'deactivate-user' : undefined].filter((n): n is string => n !== undefined);
-      const j = jobs(ctx, ...names);
-      return { subject: user.username, kind: 'change', change: { user, lock: lockIt, deactivate: deactivateIt }, message: done, ...(j ? { jobs: j } : {}) };
-    });
-    return applyPlan(ctx, options.deactivate ? 'lock --deactivate' : 'lock', decisions, async (changes) => {
-      const toLock = changes.filter((c) => c.lock).map((c) => c.user.id);
-      const toDeactivate = changes.filter((c) => c.deactivate).map((c) => c.user.id);
-      if (toLock.length > 0) await ctx.backend.lock(toLock);
-      // mas-cli's `lock-user --deactivate` never erases; neither do we.
-      if (toDeactivate.length > 0) await ctx.backend.deactivate(toDeactivate, false);
-    });
+      const o = outcome(lockIt, deactivateIt);
+      return { subject: user.username, kind: 'change', change: { user, lock: lockIt, deactivate: deactivateIt }, message: o.message, ...(o.jobs ? { jobs: o.jobs } : {}) };
+    }),
+  async (changes) => {
+    const toLock = changes.filter((c) => c.lock).map((c) => c.user.id);
+    const toDeactivate = changes.filter((c) => c.deactivate).map((c) => c.user.id);
+    if (toLock.length > 0) await ctx.backend.lock(toLock);
+    // mas-cli's `lock-user --deactivate` never erases; neither do we.
+    if (toDeactivate.length > 0) await ctx.backend.deactivate(toDeactivate, false);
   });
 }
 
@@ -74,10 +89,14 @@ interface UnlockChange {
   reactivate: boolean;
 }
 
-export async function unlock(ctx: ManageContext, users: readonly string[], options: { reactivate: boolean }): Promise<ManageResult> {
-  return ctx.backend.transaction(async () => {
-    const resolved = await resolveUsers(ctx, users);
-    const decisions = perUser<UnlockChange>(resolved, (user) => {
+export async function unlock(ctx: ManageContext, users: BulkInput<string>, options: { reactivate: boolean }): Promise<ManageResult> {
+  const command = options.reactivate ? 'unlock --reactivate' : 'unlock';
+  const outcome = outcomes(ctx, [
+    ['unlocked', 'provision-user'],
+    ['reactivated', 'reactivate-user'],
+  ]);
+  return runBatches<string, UnlockChange>(ctx, command, users, async (batch) =>
+    perUser<UnlockChange>(await resolveUsers(ctx, batch), (user) => {
       const unlockIt = user.lockedAt !== null;
       const reactivateIt = options.reactivate && user.deactivatedAt !== null;
       if (!unlockIt && !reactivateIt) {
@@ -86,44 +105,37 @@ export async function unlock(ctx: ManageContext, users: readonly string[], optio
       }
       // mas-cli's `unlock-user --reactivate` reactivates but leaves the lock; unlocking is what the
       // operator asked for, so --reactivate here does both.
-      const done = [unlockIt ? 'unlocked' : undefined, reactivateIt ? 'reactivated' : undefined].filter(Boolean).join(' and ');
-      const names = [unlockIt ? 'provision-user' : undefined, reactivateIt ? 'reactivate-user' : undefined].filter((n): n is string => n !== undefined);
-      const j = jobs(ctx, ...names);
-      return { subject: user.username, kind: 'change', change: { user, unlock: unlockIt, reactivate: reactivateIt }, message: done, ...(j ? { jobs: j } : {}) };
-    });
-    return applyPlan(ctx, options.reactivate ? 'unlock --reactivate' : 'unlock', decisions, async (changes) => {
-      const toReactivate = changes.filter((c) => c.reactivate).map((c) => c.user.id);
-      const toUnlock = changes.filter((c) => c.unlock).map((c) => c.user.id);
-      if (toReactivate.length > 0) await ctx.backend.reactivate(toReactivate);
-      if (toUnlock.length > 0) await ctx.backend.unlock(toUnlock);
-    });
+      const o = outcome(unlockIt, reactivateIt);
+      return { subject: user.username, kind: 'change', change: { user, unlock: unlockIt, reactivate: reactivateIt }, message: o.message, ...(o.jobs ? { jobs: o.jobs } : {}) };
+    }),
+  async (changes) => {
+    const toReactivate = changes.filter((c) => c.reactivate).map((c) => c.user.id);
+    const toUnlock = changes.filter((c) => c.unlock).map((c) => c.user.id);
+    if (toReactivate.length > 0) await ctx.backend.reactivate(toReactivate);
+    if (toUnlock.length > 0) await ctx.backend.unlock(toUnlock);
   });
 }
 
-export async function deactivate(ctx: ManageContext, users: readonly string[], options: { erase: boolean }): Promise<ManageResult> {
-  return ctx.backend.transaction(async () => {
-    const resolved = await resolveUsers(ctx, users);
-    const decisions = perUser<string>(resolved, (user) => {
+export async function deactivate(ctx: ManageContext, users: BulkInput<string>, options: { erase: boolean }): Promise<ManageResult> {
+  return runBatches<string, string>(ctx, options.erase ? 'deactivate --erase' : 'deactivate', users, async (batch) =>
+    perUser<string>(await resolveUsers(ctx, batch), (user) => {
       if (user.deactivatedAt !== null) return { subject: user.username, kind: 'unchanged', message: `already deactivated${since(user.deactivatedAt)}` };
       const message = options.erase
         ? `deactivated, and ${matrixId(user.username, ctx.serverName)} will be erased on the homeserver (GDPR erasure: messages hidden from new joiners, profile removed)`
         : 'deactivated (sessions end, emails are removed; the homeserver account is deactivated, not erased)';
       const j = jobs(ctx, 'deactivate-user');
       return { subject: user.username, kind: 'change', change: user.id, message, ...(j ? { jobs: j } : {}) };
-    });
-    return applyPlan(ctx, options.erase ? 'deactivate --erase' : 'deactivate', decisions, (ids) => ctx.backend.deactivate(ids, options.erase));
-  });
+    }),
+  (ids) => ctx.backend.deactivate(ids, options.erase));
 }
 
-export async function reactivate(ctx: ManageContext, users: readonly string[]): Promise<ManageResult> {
-  return ctx.backend.transaction(async () => {
-    const resolved = await resolveUsers(ctx, users);
-    const decisions = perUser<string>(resolved, (user) => {
+export async function reactivate(ctx: ManageContext, users: BulkInput<string>): Promise<ManageResult> {
+  return runBatches<string, string>(ctx, 'reactivate', users, async (batch) =>
+    perUser<string>(await resolveUsers(ctx, batch), (user) => {
       if (user.deactivatedAt === null) return { subject: user.username, kind: 'unchanged', message: 'not deactivated' };
       const lockedNote = user.lockedAt !== null ? ' (still locked: run unlock too)' : '';
       const j = jobs(ctx, 'reactivate-user');
       return { subject: user.username, kind: 'change', change: user.id, message: `reactivated${lockedNote}`, ...(j ? { jobs: j } : {}) };
-    });
-    return applyPlan(ctx, 'reactivate', decisions, (ids) => ctx.backend.reactivate(ids));
-  });
+    }),
+  (ids) => ctx.backend.reactivate(ids));
 }

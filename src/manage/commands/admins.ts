@@ -3,7 +3,8 @@
 // restore-admins, which gives can_request_admin back to every Synapse admin a migration left without.
 import type { ManageResult } from '../model.js';
 import type { SynapseAdmin } from '../synapse-admins.js';
-import { applyPlan, resolveUsers, type Decision, type ManageContext } from './context.js';
+import { runBatches, type BulkInput } from './batches.js';
+import { resolveUsers, type Decision, type ManageContext } from './context.js';
 
 export interface AdminRow {
   username: string;
@@ -68,25 +69,27 @@ export async function listAdmins(ctx: ManageContext, synapseAdmins?: readonly Sy
   return { command: 'list-admins', backend: ctx.backend.kind, dryRun: false, items: [], listing };
 }
 
-export async function restoreAdmins(ctx: ManageContext, synapseAdmins: readonly SynapseAdmin[]): Promise<ManageResult> {
-  return ctx.backend.transaction(async () => {
-    const decisions: Array<Decision<string>> = [];
-    for (const a of synapseAdmins) {
-      if (a.appservice) decisions.push({ subject: a.userId, kind: 'unchanged', message: "an application service's user: it stays in Synapse, not MAS" });
-      else if (a.foreignServer) decisions.push({ subject: a.userId, kind: 'unchanged', message: `not on ${ctx.serverName}` });
-      else if (a.guest) decisions.push({ subject: a.userId, kind: 'unchanged', message: 'a guest: MAS does not carry guests' });
-    }
-    const candidates = masCandidates(synapseAdmins);
-    const resolved = await resolveUsers(ctx, candidates.map((a) => a.localpart));
-    resolved.forEach((r, i) => {
-      const a = candidates[i]!;
-      const u = r.user;
-      // A Synapse admin missing from MAS is reported, not fatal: the others should still be restored.
-      if (u === undefined) return decisions.push({ subject: a.userId, kind: 'unchanged', message: `not in MAS (${r.missing ?? 'not found'}); nothing to restore` });
-      if (u.admin) return decisions.push({ subject: a.userId, kind: 'unchanged', message: 'already allowed to request admin' });
-      const note = a.deactivated || u.deactivatedAt !== null ? ' (the account is deactivated)' : '';
-      return decisions.push({ subject: a.userId, kind: 'change', change: u.id, message: `may request admin rights again, as in Synapse${note}` });
-    });
-    return applyPlan(ctx, 'restore-admins', decisions, (ids) => ctx.backend.setAdmin([...new Set(ids)], true));
+export async function restoreAdmins(ctx: ManageContext, synapseAdmins: BulkInput<SynapseAdmin>): Promise<ManageResult> {
+  return runBatches(ctx, 'restore-admins', synapseAdmins, (batch) => planRestore(ctx, batch), (ids) => ctx.backend.setAdmin([...new Set(ids)], true));
+}
+
+async function planRestore(ctx: ManageContext, synapseAdmins: readonly SynapseAdmin[]): Promise<Array<Decision<string>>> {
+  const decisions: Array<Decision<string>> = [];
+  for (const a of synapseAdmins) {
+    if (a.appservice) decisions.push({ subject: a.userId, kind: 'unchanged', message: "an application service's user: it stays in Synapse, not MAS" });
+    else if (a.foreignServer) decisions.push({ subject: a.userId, kind: 'unchanged', message: `not on ${ctx.serverName}` });
+    else if (a.guest) decisions.push({ subject: a.userId, kind: 'unchanged', message: 'a guest: MAS does not carry guests' });
+  }
+  const candidates = masCandidates(synapseAdmins);
+  const resolved = await resolveUsers(ctx, candidates.map((a) => a.localpart));
+  resolved.forEach((r, i) => {
+    const a = candidates[i]!;
+    const u = r.user;
+    // A Synapse admin missing from MAS is reported, not fatal: the others should still be restored.
+    if (u === undefined) return decisions.push({ subject: a.userId, kind: 'unchanged', message: `not in MAS (${r.missing ?? 'not found'}); nothing to restore` });
+    if (u.admin) return decisions.push({ subject: a.userId, kind: 'unchanged', message: 'already allowed to request admin' });
+    const note = a.deactivated || u.deactivatedAt !== null ? ' (the account is deactivated)' : '';
+    return decisions.push({ subject: a.userId, kind: 'change', change: u.id, message: `may request admin rights again, as in Synapse${note}` });
   });
+  return decisions;
 }

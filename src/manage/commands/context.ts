@@ -1,11 +1,13 @@
 // What every manage command works with, and the two steps they share: resolving the users named on
-// the command line (all at once, with a "did you mean" for the missing ones), and running a plan
+// the command line (a batch at once, with a "did you mean" for the missing ones), and running a plan
 // (decide per item from what MAS holds, then write the changes in one batch, or nothing at all).
+// Bulk commands run plans batch after batch (batches.ts).
 import { MasToolError } from '../../errors.js';
 import type { ParsedMasConfig } from '../../config/mas.js';
 import type { ManageBackend } from '../backend.js';
 import { explainUnavailable, isLocalpartAvailable, type HomeserverApi } from '../homeserver.js';
 import type { ItemResult, ManageResult, MasUser, UserRef } from '../model.js';
+import type { ItemSink } from './batches.js';
 import { parseUserRef } from '../user-ref.js';
 
 export interface ManageContext {
@@ -16,6 +18,10 @@ export interface ManageContext {
   dryRun: boolean;
   /** Synapse's MAS API, when matrix.secret is readable; asked only when a command needs it. */
   homeserver?: HomeserverApi;
+  /** Where bulk commands hand each batch's results (the CLI renders them at once); else they are collected. */
+  sink?: ItemSink;
+  /** Items per batch of a list given in memory (default BATCH_SIZE; tests make it small). */
+  batchSize?: number;
 }
 
 /** One item's decision before anything is written. */
@@ -38,16 +44,19 @@ export async function applyPlan<T>(
   const changes = decisions.flatMap((d) => (d.kind === 'change' ? [d.change] : []));
   const applying = failed === 0 && !ctx.dryRun && changes.length > 0;
   if (applying) await write(changes);
-  const items: ItemResult[] = decisions.map((d) => {
-    const status = d.kind === 'failed' ? 'failed' : d.kind === 'unchanged' ? 'unchanged' : applying ? 'changed' : 'would-change';
-    const item: ItemResult = { subject: d.subject, status, message: d.message };
-    if (d.kind === 'change' && d.jobs !== undefined && d.jobs.length > 0) item.jobs = d.jobs;
-    if (d.details !== undefined) item.details = d.details;
-    return item;
-  });
+  const items = decisions.map((d) => itemOf(d, applying));
   const result: ManageResult = { command, backend: ctx.backend.kind, dryRun: ctx.dryRun, items };
   if (failed > 0) result.aborted = `${failed} of ${decisions.length} item${decisions.length === 1 ? '' : 's'} failed`;
   return result;
+}
+
+/** What a decision became: `applied` says whether the batch holding it was written. */
+export function itemOf<T>(d: Decision<T>, applied: boolean): ItemResult {
+  const status = d.kind === 'failed' ? 'failed' : d.kind === 'unchanged' ? 'unchanged' : applied ? 'changed' : 'would-change';
+  const item: ItemResult = { subject: d.subject, status, message: d.message };
+  if (d.kind === 'change' && d.jobs !== undefined && d.jobs.length > 0) item.jobs = d.jobs;
+  if (d.details !== undefined) item.details = d.details;
+  return item;
 }
 
 export interface Resolved {

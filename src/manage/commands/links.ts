@@ -3,6 +3,7 @@
 // the first SSO login instead of being offered a new one.
 import { MasToolError } from '../../errors.js';
 import type { ManageResult, MasUpstreamLink, MasUpstreamProvider } from '../model.js';
+import { runBatches, type BulkInput } from './batches.js';
 import { applyPlan, resolveUsers, usernamesOf, type Decision, type ManageContext } from './context.js';
 
 export interface LinkRow {
@@ -42,45 +43,48 @@ interface LinkChange {
   orphanLinkId?: string;
 }
 
-export async function linkUpstream(ctx: ManageContext, rows: readonly LinkRow[]): Promise<ManageResult> {
-  return ctx.backend.transaction(async () => {
-    const lookup = await providerLookup(ctx);
-    const resolved = await resolveUsers(ctx, rows.map((r) => r.user));
-    const providers = rows.map((r) => lookup(r.provider));
-    const pairs = rows.flatMap((r, i) => {
-      const p = providers[i]!.provider;
-      return p !== undefined && r.subject.trim() !== '' ? [{ providerId: p.id, subject: r.subject.trim() }] : [];
-    });
-    const links = pairs.length > 0 ? await ctx.backend.findLinks({ pairs }) : [];
-    const owners = await usernamesOf(ctx, resolved, links.flatMap((l) => (l.userId !== null ? [l.userId] : [])));
-    const claimed = new Map<string, string>();
-    const decisions: Array<Decision<LinkChange>> = [];
-    rows.forEach((row, i) => {
-      const subjectText = row.subject.trim();
-      const subject = `${row.user} ${row.provider} ${subjectText}`;
-      const r = resolved[i]!;
-      const p = providers[i]!;
-      if (subjectText === '') return decisions.push({ subject, kind: 'failed', message: 'the subject is empty' });
-      if (p.problem !== undefined || p.provider === undefined) return decisions.push({ subject, kind: 'failed', message: p.problem ?? 'unknown provider' });
-      const user = r.user;
-      if (user === undefined) return decisions.push({ subject, kind: 'failed', message: r.missing ?? 'user not found' });
-      const providerId = p.provider.id;
-      const link = links.find((l) => l.providerId === providerId && l.subject === subjectText);
-      if (link?.userId === user.id) return decisions.push({ subject, kind: 'unchanged', message: 'already linked' });
-      if (link?.userId !== undefined && link.userId !== null) {
-        const owner = owners.get(link.userId) ?? `user ${link.userId}`;
-        return decisions.push({ subject, kind: 'failed', message: `this subject is already linked to ${owner}; unlink it there first (unlink-upstream)` });
-      }
-      const key = `${providerId}\u0000${subjectText}`;
-      const claimer = claimed.get(key);
-      if (claimer === user.id) return decisions.push({ subject, kind: 'unchanged', message: 'listed twice' });
-      if (claimer !== undefined) return decisions.push({ subject, kind: 'failed', message: `this subject is also given to ${owners.get(claimer) ?? claimer} in this run` });
-      claimed.set(key, user.id);
-      const change: LinkChange = { userId: user.id, providerId, subject: subjectText, ...(link ? { orphanLinkId: link.id } : {}) };
-      return decisions.push({ subject, kind: 'change', change, message: link ? 'linked (an existing unattached link was attached)' : 'linked' });
-    });
-    return applyPlan(ctx, 'link-upstream', decisions, (items) => ctx.backend.addLinks(items));
+export async function linkUpstream(ctx: ManageContext, input: BulkInput<LinkRow>): Promise<ManageResult> {
+  // The providers are read once; each batch then looks up its users and subjects.
+  const lookup = await providerLookup(ctx);
+  return runBatches(ctx, 'link-upstream', input, (rows) => planLinks(ctx, lookup, rows), (items) => ctx.backend.addLinks(items));
+}
+
+async function planLinks(ctx: ManageContext, lookup: ProviderLookup, rows: readonly LinkRow[]): Promise<Array<Decision<LinkChange>>> {
+  const resolved = await resolveUsers(ctx, rows.map((r) => r.user));
+  const providers = rows.map((r) => lookup(r.provider));
+  const pairs = rows.flatMap((r, i) => {
+    const p = providers[i]!.provider;
+    return p !== undefined && r.subject.trim() !== '' ? [{ providerId: p.id, subject: r.subject.trim() }] : [];
   });
+  const links = pairs.length > 0 ? await ctx.backend.findLinks({ pairs }) : [];
+  const owners = await usernamesOf(ctx, resolved, links.flatMap((l) => (l.userId !== null ? [l.userId] : [])));
+  const claimed = new Map<string, string>();
+  const decisions: Array<Decision<LinkChange>> = [];
+  rows.forEach((row, i) => {
+    const subjectText = row.subject.trim();
+    const subject = `${row.user} ${row.provider} ${subjectText}`;
+    const r = resolved[i]!;
+    const p = providers[i]!;
+    if (subjectText === '') return decisions.push({ subject, kind: 'failed', message: 'the subject is empty' });
+    if (p.problem !== undefined || p.provider === undefined) return decisions.push({ subject, kind: 'failed', message: p.problem ?? 'unknown provider' });
+    const user = r.user;
+    if (user === undefined) return decisions.push({ subject, kind: 'failed', message: r.missing ?? 'user not found' });
+    const providerId = p.provider.id;
+    const link = links.find((l) => l.providerId === providerId && l.subject === subjectText);
+    if (link?.userId === user.id) return decisions.push({ subject, kind: 'unchanged', message: 'already linked' });
+    if (link?.userId !== undefined && link.userId !== null) {
+      const owner = owners.get(link.userId) ?? `user ${link.userId}`;
+      return decisions.push({ subject, kind: 'failed', message: `this subject is already linked to ${owner}; unlink it there first (unlink-upstream)` });
+    }
+    const key = `${providerId}\u0000${subjectText}`;
+    const claimer = claimed.get(key);
+    if (claimer === user.id) return decisions.push({ subject, kind: 'unchanged', message: 'listed twice' });
+    if (claimer !== undefined) return decisions.push({ subject, kind: 'failed', message: `this subject is also given to ${owners.get(claimer) ?? claimer} in this batch` });
+    claimed.set(key, user.id);
+    const change: LinkChange = { userId: user.id, providerId, subject: subjectText, ...(link ? { orphanLinkId: link.id } : {}) };
+    return decisions.push({ subject, kind: 'change', change, message: link ? 'linked (an existing unattached link was attached)' : 'linked' });
+  });
+  return decisions;
 }
 
 export async function unlinkUpstream(ctx: ManageContext, row: { user: string; provider: string; subject?: string }): Promise<ManageResult> {

@@ -30,13 +30,14 @@ export function reactivateUserJob(userId: string): Job {
 
 export async function scheduleJobs(sql: MasSql, jobs: readonly Job[]): Promise<void> {
   if (jobs.length === 0) return;
-  // One statement per batch. Metadata holds tracing context for MAS; none is a valid value.
+  // One statement per batch, the rows as one JSON document. Metadata holds tracing context for
+  // MAS; none is a valid value.
   await sql.query(
     `scheduling ${jobs.length === 1 ? `a ${jobs[0]?.queue} job` : `${jobs.length} jobs`} for the MAS worker`,
     `INSERT INTO queue_jobs (queue_job_id, queue_name, payload, metadata, created_at)
-     SELECT j.id, j.queue, j.payload::jsonb, '{}'::jsonb, now()
-       FROM unnest($1::uuid[], $2::text[], $3::text[]) AS j(id, queue, payload)`,
-    [jobs.map(() => toUuid(newUlid())), jobs.map((j) => j.queue), jobs.map((j) => JSON.stringify(j.payload))],
+     SELECT j.id, j.queue, j.payload, '{}'::jsonb, now()
+       FROM jsonb_to_recordset($1::jsonb) AS j(id uuid, queue text, payload jsonb)`,
+    [JSON.stringify(jobs.map((j) => ({ id: toUuid(newUlid()), queue: j.queue, payload: j.payload })))],
   );
 }
 

@@ -9,21 +9,36 @@ import { userNotFound, type MasSql } from './sql.js';
 export interface UserRow {
   user_id: string;
   username: string;
-  created_at: Date;
-  locked_at: Date | null;
-  deactivated_at: Date | null;
+  /** RFC 3339 text made by the database (see userColumns). */
+  created_at: string;
+  locked_at: string | null;
+  deactivated_at: string | null;
   can_request_admin: boolean;
 }
 
-export const USER_COLUMNS = 'user_id, username, created_at, locked_at, deactivated_at, can_request_admin';
+/** A timestamp as Date#toISOString writes it, made by PostgreSQL (millisecond precision, UTC). */
+export function isoText(column: string): string {
+  return `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+}
+
+/**
+ * The columns of a UserRow. The timestamps come as text: parsing them into Date objects only to
+ * print them again cost more than any other step of a bulk lookup.
+ */
+export function userColumns(alias?: string): string {
+  const a = alias === undefined ? '' : `${alias}.`;
+  return `${a}user_id, ${a}username, ${isoText(`${a}created_at`)} AS created_at, ${isoText(`${a}locked_at`)} AS locked_at, ${isoText(`${a}deactivated_at`)} AS deactivated_at, ${a}can_request_admin`;
+}
+
+export const USER_COLUMNS = userColumns();
 
 export function toMasUser(row: UserRow): MasUser {
   return {
     id: toUlid(row.user_id),
     username: row.username,
-    createdAt: row.created_at.toISOString(),
-    lockedAt: row.locked_at?.toISOString() ?? null,
-    deactivatedAt: row.deactivated_at?.toISOString() ?? null,
+    createdAt: row.created_at,
+    lockedAt: row.locked_at,
+    deactivatedAt: row.deactivated_at,
     admin: row.can_request_admin,
   };
 }
@@ -31,30 +46,49 @@ export function toMasUser(row: UserRow): MasUser {
 /**
  * One statement for the whole batch. Per ref: the user with that id if there is one; else the users
  * whose username equals it case-insensitively, and of those the only one, or the one that matches
- * exactly (MAS's own rule: several that differ only by case and none exact means not found).
+ * exactly (MAS's own rule: several that differ only by case and none exact means not found). The
+ * statement finds the candidates by id and by lower(username) (MAS's index); the rule is applied here.
  */
 export async function findUsers(sql: MasSql, refs: readonly UserRef[]): Promise<Map<string, MasUser>> {
   const found = new Map<string, MasUser>();
   if (refs.length === 0) return found;
-  const { rows } = await sql.query<UserRow & { ord: string }>(
+  const ids = refs.some((r) => r.id !== undefined) ? refs.map((r) => toUuidOrNull(r.id)) : [];
+  const { rows } = await sql.query<UserRow & { ord: number; by_name: boolean }>(
     'looking users up',
-    `SELECT r.ord::text AS ord, m.user_id, m.username, m.created_at, m.locked_at, m.deactivated_at, m.can_request_admin
-       FROM unnest($1::text[], $2::uuid[]) WITH ORDINALITY AS r(username, id, ord)
-       CROSS JOIN LATERAL (
-         SELECT c.* FROM (
-           SELECT 0 AS rank, ${USER_COLUMNS} FROM users WHERE user_id = r.id
-           UNION ALL
-           SELECT 1, ${USER_COLUMNS} FROM (
-             SELECT ${USER_COLUMNS}, count(*) OVER () AS n FROM users WHERE lower(username) = lower(r.username)
-           ) same WHERE same.n = 1 OR same.username = r.username
-         ) c ORDER BY c.rank LIMIT 1
-       ) m`,
-    [refs.map((r) => r.username), refs.map((r) => toUuidOrNull(r.id))],
+    // The batch goes over as two JSON arrays (one string each, which node-postgres does not have to
+    // escape element by element). Each branch filters users with `= ANY(array)` on an index, so
+    // that the work is the batch's size whatever the size of the table (a plain join was planned as
+    // a scan of every user).
+    `WITH r AS MATERIALIZED (
+       SELECT e.ord::int AS ord, lower(e.username) AS key FROM jsonb_array_elements_text($1::jsonb) WITH ORDINALITY AS e(username, ord)
+     ), i AS MATERIALIZED (
+       SELECT e.ord::int AS ord, e.id::uuid AS id FROM jsonb_array_elements_text($2::jsonb) WITH ORDINALITY AS e(id, ord) WHERE e.id IS NOT NULL
+     )
+     SELECT i.ord, false AS by_name, ${userColumns('u')}
+       FROM users u JOIN i ON u.user_id = i.id
+      WHERE u.user_id = ANY(ARRAY(SELECT id FROM i))
+     UNION ALL
+     SELECT r.ord, true, ${userColumns('u')}
+       FROM users u JOIN r ON lower(u.username) = r.key
+      WHERE lower(u.username) = ANY(ARRAY(SELECT key FROM r))`,
+    [JSON.stringify(refs.map((r) => r.username)), JSON.stringify(ids)],
   );
+  // Indexed by ord - 1: the row with the ref's id, and the rows whose name matches it.
+  const byId: Array<UserRow | undefined> = new Array(refs.length);
+  const byName: Array<UserRow | UserRow[] | undefined> = new Array(refs.length);
   for (const row of rows) {
-    const ref = refs[Number(row.ord) - 1];
-    if (ref !== undefined) found.set(ref.input, toMasUser(row));
+    const at = row.ord - 1;
+    if (!row.by_name) byId[at] = row;
+    else {
+      const before = byName[at];
+      byName[at] = before === undefined ? row : Array.isArray(before) ? [...before, row] : [before, row];
+    }
   }
+  refs.forEach((ref, at) => {
+    const named = byName[at];
+    const row = byId[at] ?? (Array.isArray(named) ? named.find((u) => u.username === ref.username) : named);
+    if (row !== undefined) found.set(ref.input, toMasUser(row));
+  });
   return found;
 }
 
@@ -112,16 +146,16 @@ async function updateUsers(
   const update =
     change === null
       ? ''
-      : `, changed AS (UPDATE users u SET ${change.set} FROM found f WHERE u.user_id = f.user_id${change.only !== undefined ? ` AND ${change.only}` : ''})`;
+      : // By the id array itself rather than a join, which was planned as a scan of every user.
+        `, changed AS (UPDATE users u SET ${change.set} WHERE u.user_id = ANY(ARRAY(SELECT id FROM ids))${change.only !== undefined ? ` AND ${change.only}` : ''})`;
+  // Only the missing ids come back (normally none), not one row per user.
   const { rows } = await sql.query<{ user_id: string }>(
     action,
-    `WITH found AS (SELECT user_id FROM users WHERE user_id = ANY($1::uuid[]))${update}
-     SELECT user_id FROM found`,
-    [ids.map((id) => toUuid(id)), ...(change?.values ?? [])],
+    `WITH ids AS MATERIALIZED (SELECT value::uuid AS id FROM jsonb_array_elements_text($1::jsonb))${update}
+     SELECT i.id::text AS user_id FROM ids i WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.user_id = i.id)`,
+    [JSON.stringify(ids.map((id) => toUuid(id))), ...(change?.values ?? [])],
   );
-  const present = new Set(rows.map((r) => toUlid(r.user_id)));
-  const missing = ids.filter((id) => !present.has(id));
-  if (missing.length > 0) throw userNotFound(missing);
+  if (rows.length > 0) throw userNotFound(rows.map((r) => toUlid(r.user_id)));
   return ids;
 }
 
