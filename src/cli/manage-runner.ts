@@ -147,18 +147,40 @@ export async function withManage<T>(ctx: CliContext, cmd: Command, needs: Needs,
   }
 }
 
-export function finish(ctx: CliContext, out: Output, result: ManageResult, token?: Secret): void {
+/**
+ * A commander action for a manage subcommand: opens the backend, runs the command, renders. `before`
+ * runs ahead of opening the backend: a password prompt must not race the admin API's progress line
+ * on the terminal, nor wait while a database connection sits open.
+ */
+export function manageAction<A extends unknown[]>(
+  ctx: CliContext,
+  needs: Needs,
+  run: (m: ManageContext, ...args: A) => Promise<ManageResult>,
+  before?: (...args: A) => Promise<void>,
+): (...args: unknown[]) => Promise<void> {
+  return async (...args: unknown[]): Promise<void> => {
+    const cmd = args[args.length - 1] as Command;
+    const out = ctx.output(cmd);
+    await loadRenderers();
+    const given = args.slice(0, -1) as A;
+    await before?.(...given);
+    const result = await withManage(ctx, cmd, needs, (m) => run(m, ...given));
+    finish(ctx, out, result);
+  };
+}
+
+export function finish(ctx: CliContext, out: Output, result: ManageResult, token?: Secret, options: { stdoutOnlyForToken?: boolean } = {}): void {
   const failed = result.summary !== undefined ? result.summary.failed > 0 : result.items.some((i) => i.status === 'failed');
   const code = failed ? EXIT.errors : EXIT.ok;
   ctx.exitCode = code;
   const sink = sinks.get(out);
   if (result.itemsStreamed === true && sink !== undefined) sink.end(result, code);
-  else renderResult(out, result, code, token);
+  else renderResult(out, result, code, token, options.stdoutOnlyForToken === true);
 }
 
 let renderers: typeof import('../report/manage.js') | undefined;
 
-function renderResult(out: Output, result: ManageResult, code: number, token?: Secret): void {
+function renderResult(out: Output, result: ManageResult, code: number, token: Secret | undefined, stdoutOnlyForToken: boolean): void {
   const r = renderers!;
   if (out.json) {
     const doc = r.manageJson(result, code);
@@ -168,9 +190,9 @@ function renderResult(out: Output, result: ManageResult, code: number, token?: S
   }
   // The token alone on stdout, so that `TOKEN=$(mas-tool manage issue-compat-token ...)` works; what
   // happened goes to stderr with everything else.
-  if (token !== undefined) {
+  if (token !== undefined || stdoutOnlyForToken) {
     r.renderManage(result, out.errPaint).forEach((l) => out.note(l));
-    out.writeStdout(`${token.reveal()}\n`);
+    if (token !== undefined) out.writeStdout(`${token.reveal()}\n`);
     return;
   }
   out.print(r.renderManage(result, out.paint).join('\n'));

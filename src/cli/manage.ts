@@ -10,7 +10,8 @@ import type { ManageResult } from '../manage/model.js';
 import type { Secret } from '../secret.js';
 import type { CliContext } from './main.js';
 import { addMasConfigOption, addSynapseConfigOption, addSynapseDatabaseUriOption, collect } from './options.js';
-import { fileInput, finish, loadRenderers, readPassword, readSynapse, truthy, usersFrom, withManage, withSynapseAdmins, type Needs, type SynapseFlags } from './manage-runner.js';
+import { registerListingCommands } from './manage-listing.js';
+import { fileInput, finish, loadRenderers, manageAction, readPassword, readSynapse, truthy, usersFrom, withManage, withSynapseAdmins, type Needs, type SynapseFlags } from './manage-runner.js';
 export function registerManageCommands(program: Command, ctx: CliContext): void {
   const manage = program
     .command('manage')
@@ -23,19 +24,8 @@ export function registerManageCommands(program: Command, ctx: CliContext): void 
   addMasConfigOption(manage);
   manage.configureHelp({ showGlobalOptions: true });
 
-  // `before` runs ahead of opening the backend: a password prompt must not race the admin API's
-  // progress line on the terminal, nor wait while a database connection sits open.
-  const action =
-    <A extends unknown[]>(needs: Needs, run: (m: ManageContext, ...args: A) => Promise<ManageResult>, before?: (...args: A) => Promise<void>) =>
-    async (...args: unknown[]): Promise<void> => {
-      const cmd = args[args.length - 1] as Command;
-      const out = ctx.output(cmd);
-      await loadRenderers();
-      const given = args.slice(0, -1) as A;
-      await before?.(...given);
-      const result = await withManage(ctx, cmd, needs, (m) => run(m, ...given));
-      finish(ctx, out, result);
-    };
+  const action = <A extends unknown[]>(needs: Needs, run: (m: ManageContext, ...args: A) => Promise<ManageResult>, before?: (...args: A) => Promise<void>) =>
+    manageAction(ctx, needs, run, before);
   let password: Secret | undefined;
 
   manage
@@ -271,6 +261,8 @@ export function registerManageCommands(program: Command, ctx: CliContext): void 
         return unlinkUpstream(m, { user, provider, ...(subject !== undefined ? { subject } : {}) });
       }),
     );
+
+  registerListingCommands(manage, ctx);
 
   manage
     .command('provision-all-users')

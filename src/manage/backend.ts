@@ -6,7 +6,20 @@
 // Every method takes a batch: the database backend does one statement per batch, the admin API backend
 // one request per item (the API has no batch endpoints).
 import type { Secret } from '../secret.js';
-import type { ActiveSessions, MasEmail, MasUpstreamLink, MasUpstreamProvider, MasUser, NewUser, UserRef } from './model.js';
+import type {
+  ActiveSessions,
+  MasEmail,
+  MasRegistrationToken,
+  MasSession,
+  MasUpstreamLink,
+  MasUpstreamProvider,
+  MasUser,
+  NewRegistrationToken,
+  NewUser,
+  UserFilter,
+  UserPage,
+  UserRef,
+} from './model.js';
 
 export type BackendKind = 'api' | 'db';
 
@@ -37,6 +50,12 @@ export interface ManageBackend {
 
   /** Every user with `can_request_admin`, ordered by username. */
   listAdmins(): Promise<MasUser[]>;
+
+  /**
+   * Up to `limit` users matching the filter, oldest first (by id, the admin API's order), each with
+   * its addresses and active session counts.
+   */
+  listUsers(filter: UserFilter, limit: number): Promise<UserPage>;
 
   /**
    * Creates users. db: one transaction writes users, user_passwords (the hash in `password` is stored
@@ -103,8 +122,25 @@ export interface ManageBackend {
 
   activeSessions(userId: string): Promise<ActiveSessions>;
 
+  /** The user's sessions of every kind (finished ones too with `includeFinished`), last active first. */
+  userSessions(userId: string, options: { includeFinished: boolean }): Promise<MasSession[]>;
+
   /** Finishes these sessions (finished_at = now) and schedules sync-devices for the user. */
   finishSessions(userId: string, sessions: ActiveSessions): Promise<void>;
+
+  // --- registration tokens -------------------------------------------------------------------------
+
+  /** Every registration token, oldest first. */
+  listRegistrationTokens(): Promise<MasRegistrationToken[]>;
+
+  /** The token with this id, or whose text is `token`; undefined when none. */
+  findRegistrationToken(ref: { id?: string; token?: string }): Promise<MasRegistrationToken | undefined>;
+
+  /** Creates a token; MAS_TOOL_REGISTRATION_TOKEN_EXISTS when its text is taken. */
+  issueRegistrationToken(token: NewRegistrationToken): Promise<MasRegistrationToken>;
+
+  /** Sets or clears revoked_at. */
+  setRegistrationTokenRevoked(id: string, revoked: boolean): Promise<MasRegistrationToken>;
 
   /** Releases the database connection (db) or forgets the token (api; the caller owns the HTTP client). */
   close(): Promise<void>;

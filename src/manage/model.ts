@@ -106,3 +106,85 @@ export interface ManageResult {
   /** Lines of a listing (list-admins), already data, rendered by src/report. */
   listing?: unknown;
 }
+
+/** What a registration token can do now: MAS accepts only a usable one. */
+export type RegistrationTokenState = 'usable' | 'used-up' | 'expired' | 'revoked';
+
+/** A row of MAS's user_registration_tokens (or an admin API user-registration_token). */
+export interface MasRegistrationToken {
+  id: string;
+  /** A credential: it lets anyone register. Held as a Secret so that it can never be printed by accident. */
+  token: Secret;
+  /** null: any number of uses. */
+  usageLimit: number | null;
+  timesUsed: number;
+  /** RFC 3339 timestamps. */
+  createdAt: string;
+  lastUsedAt: string | null;
+  expiresAt: string | null;
+  revokedAt: string | null;
+}
+
+export interface NewRegistrationToken {
+  /** undefined: made up by the backend (MAS's own format over the admin API). */
+  token?: Secret;
+  usageLimit: number | null;
+  /** RFC 3339, or null for a token that never expires. */
+  expiresAt: string | null;
+}
+
+/** list-users filters; every one given must hold (undefined: either way). */
+export interface UserFilter {
+  admin?: boolean;
+  locked?: boolean;
+  deactivated?: boolean;
+  guest?: boolean;
+  /** A substring of the username or of one of the user's addresses, compared case-insensitively. */
+  search?: string;
+}
+
+/** Counts of active (unfinished) sessions, by kind. */
+export interface SessionCounts {
+  compat: number;
+  oauth2: number;
+  browser: number;
+}
+
+export interface UserSummary extends MasUser {
+  /** A guest carried from Synapse (legacy_guest in the admin API). */
+  guest: boolean;
+  emails: string[];
+  activeSessions: SessionCounts;
+}
+
+export interface UserPage {
+  users: UserSummary[];
+  /** Whether more users match than were listed. */
+  more: boolean;
+  /** How many users match, when the backend can say without listing them all. */
+  total?: number;
+}
+
+export type SessionKind = 'compat' | 'oauth2' | 'browser';
+
+export interface MasSession {
+  kind: SessionKind;
+  id: string;
+  /** The Matrix device (compat sessions, and OAuth 2.0 sessions with a device scope). */
+  deviceId: string | null;
+  createdAt: string;
+  finishedAt: string | null;
+  lastActiveAt: string | null;
+  lastActiveIp: string | null;
+  userAgent: string | null;
+  /**
+   * Whether the session's tokens carry Synapse admin rights: compat sessions' is_synapse_admin
+   * (null over the admin API, which does not show it), OAuth 2.0 sessions' urn:synapse:admin:* scope.
+   */
+  synapseAdmin: boolean | null;
+  /** OAuth 2.0 sessions: the client. */
+  clientId?: string;
+  clientName?: string | null;
+  /** The name the user gave the session, if any. */
+  humanName?: string | null;
+}

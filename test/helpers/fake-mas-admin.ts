@@ -10,6 +10,7 @@
 import type { ServerResponse } from 'node:http';
 import { monotonicFactory, ulid as plainUlid } from 'ulid';
 import { json, startFakeMas, type AdminRouteContext, type FakeMas, type FakeMasClient } from './fake-mas.js';
+import { installRegistrationTokenRoutes, type FakeRegistrationToken } from './fake-mas-admin-tokens.js';
 
 const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 const USERNAME = /^(?!_)[a-z0-9=_\-./+]{1,255}$/;
@@ -94,6 +95,7 @@ export interface FakeMasAdmin extends FakeMas {
   providers: Map<string, FakeProvider>;
   links: Map<string, FakeLink>;
   sessions: Map<string, FakeSession>;
+  registrationTokens: Map<string, FakeRegistrationToken>;
   jobs: FakeJob[];
   /** The admin client the fake was started with (a client_secret_basic one unless told otherwise). */
   client: FakeMasClient;
@@ -102,6 +104,7 @@ export interface FakeMasAdmin extends FakeMas {
   addProvider(attrs?: Partial<Omit<FakeProvider, 'id'>>): FakeProvider;
   addLink(providerId: string, subject: string, userId: string | null, humanAccountName?: string): FakeLink;
   addSession(kind: SessionKind, userId: string, finished?: boolean): FakeSession;
+  addRegistrationToken(token: string, attrs?: Partial<Omit<FakeRegistrationToken, 'id' | 'token'>>): FakeRegistrationToken;
   userByName(username: string): FakeUser | undefined;
   /** The admin API requests (not discovery or token), as "METHOD /path". */
   apiCalls(): string[];
@@ -208,6 +211,7 @@ export async function startFakeMasAdmin(options: FakeMasAdminOptions = {}): Prom
   const providers = new Map<string, FakeProvider>();
   const links = new Map<string, FakeLink>();
   const sessions = new Map<string, FakeSession>();
+  const registrationTokens = new Map<string, FakeRegistrationToken>();
   const jobs: FakeJob[] = [];
 
   const userNotFound = (id: string) => new BadRequest(404, [`User ID ${id} not found`]);
@@ -489,6 +493,11 @@ export async function startFakeMasAdmin(options: FakeMasAdminOptions = {}): Prom
     );
   }
 
+  installRegistrationTokenRoutes(
+    { route, paginate, single, resource, fail: (status, titles) => new BadRequest(status, titles), parseBool, parseBody, newId, now },
+    registrationTokens,
+  );
+
   const adminRoutes = (method: string, path: string): ((ctx: AdminRouteContext) => void) | undefined => {
     const raw = path.split('/').filter((s) => s !== '');
     let segments: string[];
@@ -541,6 +550,7 @@ export async function startFakeMasAdmin(options: FakeMasAdminOptions = {}): Prom
     providers,
     links,
     sessions,
+    registrationTokens,
     jobs,
     client,
     addUser(username: string, attrs: Partial<Omit<FakeUser, 'id' | 'username'>> = {}): FakeUser {
@@ -568,6 +578,11 @@ export async function startFakeMasAdmin(options: FakeMasAdminOptions = {}): Prom
       const s: FakeSession = { id, kind, userId, createdAt: now(), finishedAt: finished ? now() : null, deviceId: kind === 'user' ? null : `DEV${id.slice(-7)}` };
       sessions.set(s.id, s);
       return s;
+    },
+    addRegistrationToken(token: string, attrs: Partial<Omit<FakeRegistrationToken, 'id' | 'token'>> = {}): FakeRegistrationToken {
+      const t: FakeRegistrationToken = { id: newId(), token, usageLimit: null, timesUsed: 0, createdAt: now(), lastUsedAt: null, expiresAt: null, revokedAt: null, ...attrs };
+      registrationTokens.set(t.id, t);
+      return t;
     },
     userByName(username: string): FakeUser | undefined {
       return [...users.values()].find((u) => u.username === username);

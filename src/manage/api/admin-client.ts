@@ -5,7 +5,7 @@ import { isFailure, type HttpClient, type HttpResponse } from '../../http/client
 import { errorTitles } from '../../http/openid.js';
 import { Secret } from '../../secret.js';
 import { missingError, statusError, unauthorizedError, unexpectedResponseError, unreachableError, unsupportedError } from './errors.js';
-import { nextCursor, parsePage, parseSingle, ResponseShapeError, type ApiResource } from './resources.js';
+import { nextCursor, parseCount, parsePage, parseSingle, ResponseShapeError, type ApiResource } from './resources.js';
 import type { AdminTokenSource } from './token.js';
 
 /** The page size asked for when listing: MAS documents no maximum, and its default (10) is small. */
@@ -119,21 +119,42 @@ export class AdminApiClient {
   /** Every item of a list, page after page, mapped. */
   async list<T>(req: Omit<AdminRequest, 'method' | 'body'>, map: (r: ApiResource) => T, options: { maxPages?: number } = {}): Promise<T[]> {
     const out: T[] = [];
+    let pages = 0;
+    for await (const page of this.pages(req, map)) {
+      out.push(...page.items);
+      if (options.maxPages !== undefined && ++pages >= options.maxPages) break;
+    }
+    return out;
+  }
+
+  /** The pages of a list as they come, so that a caller can stop when it has enough. */
+  async *pages<T>(req: Omit<AdminRequest, 'method' | 'body'>, map: (r: ApiResource) => T): AsyncGenerator<{ items: T[]; count?: number }> {
     let after: string | undefined;
-    for (let pages = 0; options.maxPages === undefined || pages < options.maxPages; pages++) {
+    for (;;) {
       const query: Array<readonly [string, string]> = [...(req.query ?? []), ['page[first]', String(PAGE_SIZE)]];
       if (after !== undefined) query.push(['page[after]', after]);
       const r = await this.request({ ...req, method: 'GET', query });
       // An accepted error status (a 404 for a filter on a user that is gone): nothing to list.
-      if (r.status >= 400) break;
+      if (r.status >= 400) return;
       const page = this.#shaped(req, () => parsePage(r.body));
-      out.push(...this.#shaped(req, () => page.data.map(map)));
+      yield { items: this.#shaped(req, () => page.data.map(map)), ...(page.count !== undefined ? { count: page.count } : {}) };
       const cursor = nextCursor(page);
       // No next page, or a cursor that does not move on (which would loop for ever).
-      if (cursor === undefined || cursor === after || page.data.length === 0) break;
+      if (cursor === undefined || cursor === after || page.data.length === 0) return;
       after = cursor;
     }
-    return out;
+  }
+
+  /**
+   * How many items a list has, with count=only (MAS 1.4 and later send no items then). An older
+   * MAS ignores the parameter and sends a page with meta.count; without a count, they are listed.
+   */
+  async count(req: Omit<AdminRequest, 'method' | 'body'>): Promise<number> {
+    const r = await this.request({ ...req, method: 'GET', query: [...(req.query ?? []), ['count', 'only'], ['page[first]', '1']] });
+    if (r.status >= 400) return 0;
+    const counted = parseCount(r.body);
+    if (counted !== undefined) return counted;
+    return (await this.list(req, () => 1)).length;
   }
 
   #shaped<T>(req: AdminRequest | Omit<AdminRequest, 'method' | 'body'>, read: () => T): T {

@@ -8,11 +8,26 @@ import type { HttpClient } from '../../http/client.js';
 import { chooseAdminClient, ENABLE_ADMIN_CLIENT_YAML, ADMIN_API_DOCS } from '../../http/openid.js';
 import type { Secret } from '../../secret.js';
 import type { ManageBackend } from '../backend.js';
-import type { ActiveSessions, MasEmail, MasUpstreamLink, MasUpstreamProvider, MasUser, NewUser, UserRef } from '../model.js';
+import type {
+  ActiveSessions,
+  MasEmail,
+  MasRegistrationToken,
+  MasSession,
+  MasUpstreamLink,
+  MasUpstreamProvider,
+  MasUser,
+  NewRegistrationToken,
+  NewUser,
+  UserFilter,
+  UserPage,
+  UserRef,
+} from '../model.js';
 import { AdminApiClient } from './admin-client.js';
-import { AdminApiError } from './errors.js';
+import { AdminApiError, incompleteError } from './errors.js';
 import { toEmail, toLink, toProvider, toUser, type ApiResource } from './resources.js';
+import * as tokens from './registration-tokens.js';
 import { rankBySimilarity, searchPrefixes } from './similar.js';
+import * as listing from './user-list.js';
 import { AdminTokenSource } from './token.js';
 
 const API_PATH = 'api/admin/v1';
@@ -168,6 +183,10 @@ class ApiBackend implements ManageBackend {
   async listAdmins(): Promise<MasUser[]> {
     const admins = await this.#api.list({ path: ['users'], query: [['filter[admin]', 'true']], action: 'listing the admins' }, this.#user);
     return admins.sort((a, b) => (a.username < b.username ? -1 : a.username > b.username ? 1 : 0));
+  }
+
+  listUsers(filter: UserFilter, limit: number): Promise<UserPage> {
+    return listing.listUsers(this.#api, filter, limit);
   }
 
   async createUsers(users: readonly NewUser[]): Promise<MasUser[]> {
@@ -386,35 +405,30 @@ class ApiBackend implements ManageBackend {
     }
   }
 
+  userSessions(userId: string, options: { includeFinished: boolean }): Promise<MasSession[]> {
+    return listing.userSessions(this.#api, { id: userId, label: this.#label(userId) }, options.includeFinished);
+  }
+
+  // --- registration tokens -------------------------------------------------------------------------
+
+  listRegistrationTokens(): Promise<MasRegistrationToken[]> {
+    return tokens.listTokens(this.#api);
+  }
+
+  findRegistrationToken(ref: { id?: string; token?: string }): Promise<MasRegistrationToken | undefined> {
+    return tokens.findToken(this.#api, ref);
+  }
+
+  issueRegistrationToken(token: NewRegistrationToken): Promise<MasRegistrationToken> {
+    return tokens.issueToken(this.#api, token);
+  }
+
+  setRegistrationTokenRevoked(id: string, revoked: boolean): Promise<MasRegistrationToken> {
+    return tokens.setRevoked(this.#api, id, revoked);
+  }
+
   /** Forgets the token; the HTTP client belongs to the caller, who closes it. */
   async close(): Promise<void> {
     this.#tokens.forget();
   }
-}
-
-/**
- * createUsers failed after writing something: the API has no transaction to roll back, so say what
- * exists now (the users made before, and the one left half made) and which step failed.
- */
-function incompleteError(error: unknown, step: string, partial: MasUser | undefined, complete: readonly MasUser[], total: number): MasToolError {
-  const cause = error instanceof MasToolError ? error : undefined;
-  const why = error instanceof Error ? error.message : String(error);
-  const parts = [why];
-  if (partial !== undefined) parts.push(`User ${partial.username} (${partial.id}) was created in MAS, but ${step} failed, so it is incomplete.`);
-  if (complete.length > 0) parts.push(`Created before it: ${complete.map((u) => u.username).join(', ')}.`);
-  const left = total - complete.length - (partial !== undefined ? 1 : 0);
-  if (left > 0) parts.push(`${left} more user${left === 1 ? ' was' : 's were'} not created.`);
-  return new MasToolError('MAS_TOOL_ADMIN_API_INCOMPLETE', parts.join(' '), {
-    cause: error,
-    hint:
-      partial !== undefined
-        ? `The admin API cannot undo the creation: finish ${partial.username} by hand (set-password, add-email, link-upstream, set-admin) once the cause is fixed, or deactivate it; then run the command again for the users not created.${cause?.hint !== undefined ? ` ${cause.hint}` : ''}`
-        : `Run the command again for the users not created once the cause is fixed.${cause?.hint !== undefined ? ` ${cause.hint}` : ''}`,
-    details: {
-      failedStep: step,
-      ...(partial !== undefined ? { createdUser: { id: partial.id, username: partial.username } } : {}),
-      completedUsers: complete.map((u) => ({ id: u.id, username: u.username })),
-      ...(cause !== undefined ? { causeCode: cause.code, causeDetails: cause.details } : {}),
-    },
-  });
 }

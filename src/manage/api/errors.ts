@@ -5,6 +5,7 @@
 import { MasToolError } from '../../errors.js';
 import { ADMIN_API_DOCS, ENABLE_ADMIN_API_YAML } from '../../http/openid.js';
 import { scrubSecrets } from '../../secret.js';
+import type { MasUser } from '../model.js';
 
 /** A request the admin API answered with an error status. */
 export class AdminApiError extends MasToolError {
@@ -98,5 +99,32 @@ export function unexpectedResponseError(action: string, url: string, what: strin
   return new MasToolError('MAS_TOOL_ADMIN_API_RESPONSE', `The MAS admin API at ${url} answered ${what} while ${action}; that is not what MAS answers.`, {
     hint: 'Check that the admin API URL reaches MAS and not another service (a proxy error page, say).',
     details: { url },
+  });
+}
+
+/**
+ * createUsers failed after writing something: the API has no transaction to roll back, so say what
+ * exists now (the users made before, and the one left half made) and which step failed.
+ */
+export function incompleteError(error: unknown, step: string, partial: MasUser | undefined, complete: readonly MasUser[], total: number): MasToolError {
+  const cause = error instanceof MasToolError ? error : undefined;
+  const why = error instanceof Error ? error.message : String(error);
+  const parts = [why];
+  if (partial !== undefined) parts.push(`User ${partial.username} (${partial.id}) was created in MAS, but ${step} failed, so it is incomplete.`);
+  if (complete.length > 0) parts.push(`Created before it: ${complete.map((u) => u.username).join(', ')}.`);
+  const left = total - complete.length - (partial !== undefined ? 1 : 0);
+  if (left > 0) parts.push(`${left} more user${left === 1 ? ' was' : 's were'} not created.`);
+  return new MasToolError('MAS_TOOL_ADMIN_API_INCOMPLETE', parts.join(' '), {
+    cause: error,
+    hint:
+      partial !== undefined
+        ? `The admin API cannot undo the creation: finish ${partial.username} by hand (set-password, add-email, link-upstream, set-admin) once the cause is fixed, or deactivate it; then run the command again for the users not created.${cause?.hint !== undefined ? ` ${cause.hint}` : ''}`
+        : `Run the command again for the users not created once the cause is fixed.${cause?.hint !== undefined ? ` ${cause.hint}` : ''}`,
+    details: {
+      failedStep: step,
+      ...(partial !== undefined ? { createdUser: { id: partial.id, username: partial.username } } : {}),
+      completedUsers: complete.map((u) => ({ id: u.id, username: u.username })),
+      ...(cause !== undefined ? { causeCode: cause.code, causeDetails: cause.details } : {}),
+    },
   });
 }

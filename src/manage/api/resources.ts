@@ -2,7 +2,9 @@
 // resource is {"data": {"type", "id", "attributes", "links"}}; a page is {"data": [...], "links":
 // {"next"?}, "meta"?}, each item with "meta": {"page": {"cursor"}} since MAS 1.4. Anything of another
 // shape is a ResponseShapeError, which the client turns into an error naming the request.
-import type { MasEmail, MasUpstreamLink, MasUpstreamProvider, MasUser } from '../model.js';
+import { Secret } from '../../secret.js';
+import { deviceOfScope, SYNAPSE_ADMIN_SCOPE } from '../scopes.js';
+import type { MasEmail, MasRegistrationToken, MasSession, MasUpstreamLink, MasUpstreamProvider, MasUser, SessionKind } from '../model.js';
 
 export class ResponseShapeError extends Error {}
 
@@ -18,6 +20,8 @@ export interface ApiPage {
   data: ApiResource[];
   /** links.next: present when there is a page after this one. */
   next?: string;
+  /** meta.count: how many items match in all (absent with count=false). */
+  count?: number;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -43,7 +47,16 @@ export function parsePage(body: unknown): ApiPage {
   const page: ApiPage = { data: body.data.map(resource) };
   const next = isObject(body.links) ? body.links.next : undefined;
   if (typeof next === 'string' && next !== '') page.next = next;
+  const count = isObject(body.meta) ? body.meta.count : undefined;
+  if (typeof count === 'number' && Number.isInteger(count) && count >= 0) page.count = count;
   return page;
+}
+
+/** meta.count of a list answered with count=only (no data) or with data. */
+export function parseCount(body: unknown): number | undefined {
+  if (!isObject(body) || !isObject(body.meta)) return undefined;
+  const count = body.meta.count;
+  return typeof count === 'number' && Number.isInteger(count) && count >= 0 ? count : undefined;
 }
 
 function string(r: ApiResource, key: string): string {
@@ -92,6 +105,51 @@ export function toLink(r: ApiResource): MasUpstreamLink {
     userId: nullableString(r, 'user_id'),
     humanAccountName: nullableString(r, 'human_account_name'),
   };
+}
+
+function nullableCount(r: ApiResource, key: string): number | null {
+  const v = r.attributes[key];
+  if (v === undefined || v === null) return null;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new ResponseShapeError(`a ${r.type} whose ${key} is not a count`);
+  return v;
+}
+
+export function toRegistrationToken(r: ApiResource): MasRegistrationToken {
+  return {
+    id: r.id,
+    // A Secret from here on: it is scrubbed from every output and prints as [redacted].
+    token: Secret.fromString(string(r, 'token')),
+    usageLimit: nullableCount(r, 'usage_limit'),
+    timesUsed: nullableCount(r, 'times_used') ?? 0,
+    createdAt: string(r, 'created_at'),
+    lastUsedAt: nullableString(r, 'last_used_at'),
+    expiresAt: nullableString(r, 'expires_at'),
+    revokedAt: nullableString(r, 'revoked_at'),
+  };
+}
+
+/** A session of any kind; an OAuth 2.0 session's device and admin rights are read from its scope. */
+export function toSession(kind: SessionKind, r: ApiResource): MasSession {
+  const session: MasSession = {
+    kind,
+    id: r.id,
+    deviceId: kind === 'compat' ? nullableString(r, 'device_id') : null,
+    createdAt: string(r, 'created_at'),
+    finishedAt: nullableString(r, 'finished_at'),
+    lastActiveAt: nullableString(r, 'last_active_at'),
+    lastActiveIp: nullableString(r, 'last_active_ip'),
+    userAgent: nullableString(r, 'user_agent'),
+    // The admin API does not show a compatibility session's is_synapse_admin.
+    synapseAdmin: null,
+  };
+  if (kind === 'oauth2') {
+    const scope = (nullableString(r, 'scope') ?? '').split(' ').filter((t) => t !== '');
+    session.deviceId = deviceOfScope(scope);
+    session.synapseAdmin = scope.includes(SYNAPSE_ADMIN_SCOPE);
+    session.clientId = string(r, 'client_id');
+  }
+  if (kind !== 'browser') session.humanName = nullableString(r, 'human_name');
+  return session;
 }
 
 /** The cursor to continue after `page`: the last item's own cursor, else page[after] of links.next. */

@@ -6,14 +6,29 @@ import { connect, describeTarget, type DatabaseTarget } from '../../db/connectio
 import { DatabaseError, MasToolError } from '../../errors.js';
 import type { Secret } from '../../secret.js';
 import type { DatabaseOnlyBackend } from '../backend.js';
-import type { ActiveSessions, MasEmail, MasUpstreamLink, MasUpstreamProvider, MasUser, NewUser, UserRef } from '../model.js';
+import type {
+  ActiveSessions,
+  MasEmail,
+  MasRegistrationToken,
+  MasSession,
+  MasUpstreamLink,
+  MasUpstreamProvider,
+  MasUser,
+  NewRegistrationToken,
+  NewUser,
+  UserFilter,
+  UserPage,
+  UserRef,
+} from '../model.js';
 import { createUsers } from './create-users.js';
 import { addEmails, findEmails, removeEmails } from './emails.js';
 import { scheduleProvisionAll } from './jobs.js';
 import { findLinks, linkUsers, listProviders, removeLinks } from './links.js';
 import { inspectManageSchema, type ManageSchema } from './schema.js';
 import { activeSessions, finishSessions, issueCompatToken, scheduleSyncDevices } from './sessions.js';
+import { findToken, insertToken, listTokens, requireTokens, setRevoked } from './registration-tokens.js';
 import { MasSql } from './sql.js';
+import { listUsers, userSessions } from './user-list.js';
 import * as users from './users.js';
 
 export interface DatabaseBackendOptions {
@@ -53,6 +68,10 @@ class DatabaseBackend implements DatabaseOnlyBackend {
 
   listAdmins(): Promise<MasUser[]> {
     return users.listAdmins(this.#sql);
+  }
+
+  listUsers(filter: UserFilter, limit: number): Promise<UserPage> {
+    return listUsers(this.#sql, filter, limit);
   }
 
   createUsers(newUsers: readonly NewUser[], passwordVersion?: number): Promise<MasUser[]> {
@@ -120,6 +139,30 @@ class DatabaseBackend implements DatabaseOnlyBackend {
 
   finishSessions(userId: string, sessions: ActiveSessions): Promise<void> {
     return finishSessions(this.#sql, userId, sessions);
+  }
+
+  userSessions(userId: string, options: { includeFinished: boolean }): Promise<MasSession[]> {
+    return userSessions(this.#sql, userId, options.includeFinished);
+  }
+
+  async listRegistrationTokens(): Promise<MasRegistrationToken[]> {
+    requireTokens(this.#schema);
+    return listTokens(this.#sql);
+  }
+
+  async findRegistrationToken(ref: { id?: string; token?: string }): Promise<MasRegistrationToken | undefined> {
+    requireTokens(this.#schema);
+    return findToken(this.#sql, ref);
+  }
+
+  async issueRegistrationToken(token: NewRegistrationToken): Promise<MasRegistrationToken> {
+    requireTokens(this.#schema);
+    return insertToken(this.#sql, token);
+  }
+
+  async setRegistrationTokenRevoked(id: string, revoked: boolean): Promise<MasRegistrationToken> {
+    requireTokens(this.#schema);
+    return setRevoked(this.#sql, id, revoked);
   }
 
   provisionAllUsers(): Promise<number> {

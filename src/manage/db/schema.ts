@@ -21,6 +21,8 @@ export interface ManageSchema {
   trigram: boolean;
   /** MAS before v1.10 still has user_email_confirmation_codes, whose rows block deleting an address. */
   emailConfirmationCodes: boolean;
+  /** user_registration_tokens exists (MAS added it in 0.17; a v0.16 schema has none). */
+  registrationTokens: boolean;
 }
 
 /** The columns the backend reads or writes, per table. */
@@ -103,9 +105,10 @@ export async function inspectManageSchema(db: Queryable): Promise<ManageSchema> 
       { latestMigration: latest, missing },
     );
   }
-  const { rows } = await db.query<{ trigram: boolean; codes: boolean }>(
+  const { rows } = await db.query<{ trigram: boolean; codes: boolean; tokens: boolean }>(
     `SELECT to_regprocedure('similarity(text,text)') IS NOT NULL AS trigram,
-            to_regclass('user_email_confirmation_codes') IS NOT NULL AS codes`,
+            to_regclass('user_email_confirmation_codes') IS NOT NULL AS codes,
+            to_regclass('user_registration_tokens') IS NOT NULL AS tokens`,
   );
   return {
     latestMigration: latest,
@@ -113,5 +116,6 @@ export async function inspectManageSchema(db: Queryable): Promise<ManageSchema> 
     emailsNeedConfirmedAt: emailsNeedConfirmedAt(schema),
     trigram: rows[0]?.trigram === true,
     emailConfirmationCodes: rows[0]?.codes === true,
+    registrationTokens: rows[0]?.tokens === true,
   };
 }
