@@ -47,17 +47,17 @@ function churnStatements(serverName: string, users: number): string[] {
     `INSERT INTO access_tokens (id, user_id, device_id, token, last_validated, used)
        SELECT (SELECT max(id) FROM access_tokens) + i, '@staged_new_' || i || ':' || ${server}, 'NEWDEVICE', 'syt_c3RhZ2Vk_' || md5('t' || i) || '_0abcde', ${nowMs}, false
          FROM generate_series(1, ${newUsers}) i`,
-    `UPDATE users SET password_hash = '$2b$12$' || rpad(md5(name || 'changed'), 53, 'y') WHERE password_hash IS NOT NULL AND deactivated = 0 AND ${pick(`name || 'pw'`, 2)}`,
+    `UPDATE users SET password_hash = '$2b$12$' || rpad(md5(name || 'changed'), 53, 'y') WHERE password_hash IS NOT NULL AND deactivated = 0 AND ${pick(`name || 'pw'`, 1)}`,
     `UPDATE user_threepids SET address = 'changed.' || address WHERE medium = 'email' AND ${pick(`user_id || address || 'em'`, 1)}`,
     `DELETE FROM user_threepids WHERE ${pick(`user_id || address || 'del'`, 1)}`,
-    `DELETE FROM user_external_ids WHERE ${pick(`external_id || 'sso'`, 10)}`,
-    `UPDATE devices SET last_seen = ${nowMs}, ip = '198.51.100.200', user_agent = 'Element/9.9' WHERE hidden = false AND ${pick(`user_id || device_id || 'seen'`, 5)}`,
+    `DELETE FROM user_external_ids WHERE ${pick(`external_id || 'sso'`, 5)}`,
+    `UPDATE devices SET last_seen = ${nowMs}, ip = '198.51.100.200', user_agent = 'Element/9.9' WHERE hidden = false AND ${pick(`user_id || device_id || 'seen'`, 1)}`,
     `WITH gone AS (SELECT user_id, device_id FROM devices WHERE hidden = false AND ${pick(`user_id || device_id || 'gone'`, 1)}),
           t AS (DELETE FROM access_tokens a USING gone g WHERE a.user_id = g.user_id AND a.device_id = g.device_id),
           r AS (DELETE FROM refresh_tokens x USING gone g WHERE x.user_id = g.user_id AND x.device_id = g.device_id)
      DELETE FROM devices d USING gone g WHERE d.user_id = g.user_id AND d.device_id = g.device_id`,
-    `UPDATE access_tokens SET last_validated = ${nowMs} WHERE ${pick(`token || 'again'`, 5)}`,
-    `UPDATE access_tokens SET used = true WHERE refresh_token_id IS NOT NULL AND used IS NOT TRUE AND ${pick(`token || 'rot'`, 100)}`,
+    `UPDATE access_tokens SET last_validated = ${nowMs} WHERE ${pick(`token || 'again'`, 1)}`,
+    `UPDATE access_tokens SET used = true WHERE refresh_token_id IS NOT NULL AND used IS NOT TRUE AND ${pick(`token || 'rot'`, 30)}`,
     `UPDATE users SET locked = true WHERE ${pick(`name || 'lock'`, 1)}`,
     `UPDATE users SET admin = 1 WHERE ${pick(`name || 'admin'`, 1)}`,
     `UPDATE users SET deactivated = 1, password_hash = NULL WHERE ${pick(`name || 'deact'`, 1)}`,
@@ -94,7 +94,10 @@ export async function runStagedBench(server: BenchServer, users: number, write: 
     const exact = await writeConfigs(mkdtempSync(join(dir, 'exact-')), { synapseUrl, masUrl: exactUrl, serverName });
 
     // The stage, with Synapse changing underneath it.
-    const stageRun = runCli(['syn2mas', 'migrate', '--stage', '--json', ...staged.args]);
+    let stageDone = false;
+    const stageRun = runCli(['syn2mas', 'migrate', '--stage', '--json', ...staged.args]).finally(() => {
+      stageDone = true;
+    });
     const churn = new pg.Client({ connectionString: synapseUrl });
     await churn.connect();
     let changedRows = 0;
@@ -103,10 +106,14 @@ export async function runStagedBench(server: BenchServer, users: number, write: 
       const deadline = Date.now() + 600_000;
       for (;;) {
         const { rows } = await churn.query(
-          `SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND application_name = 'mas-tool' AND query LIKE 'COPY (%' AND state = 'active'`,
+          `SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND query LIKE 'COPY (%' AND state = 'active'`,
           [names.synapse],
         );
         if (rows.length > 0) break;
+        if (stageDone) {
+          const r = await stageRun;
+          throw new Error(`the stage ended before it read Synapse (exit ${r.code}):\n${r.stderr.slice(-3000)}`);
+        }
         if (Date.now() > deadline) throw new Error('the stage never started reading Synapse');
         await new Promise((r) => setTimeout(r, 20));
       }

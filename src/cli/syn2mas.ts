@@ -131,7 +131,8 @@ export function registerSyn2masCommands(program: Command, ctx: CliContext): Comm
     const { startProgress } = await import('../report/progress.js');
     const { renderMigration } = await import('../report/migration.js');
     const dryRun = flags.dryRun === true;
-    const options = checkOptions(flags, ALL_CHECK_CODES);
+    // On a staged database a plain migrate is the cut-over: its check leaves out the data scans.
+    const options = { ...checkOptions(flags, ALL_CHECK_CODES), cutover: flags.stage !== true };
     const { context, targets } = await openContext(flags, ctx, out);
     const check = await runCheck(context, options);
     const accepted = new Set(check.accepted);

@@ -34,6 +34,12 @@ export interface CheckOptions {
   explicitMapping: ReadonlyMap<string, string>;
   /** Warning codes the operator acknowledged with --accept. */
   accept: ReadonlySet<string>;
+  /**
+   * For `migrate` without --stage: on a staged database this is the cut-over, whose downtime should
+   * not include scanning all of Synapse again; the data checks are then left out (see
+   * checkSynapseData's scope), the configuration, MAS, provider and stage checks stay.
+   */
+  cutover?: boolean;
 }
 
 export interface CheckReport {
@@ -78,26 +84,26 @@ export async function runCheck(ctx: Syn2masContext, options: CheckOptions): Prom
   // Read as MAS reads a scheme's secret_file: raw bytes.
   const masV1Pepper: Secret | undefined = v1?.secret === undefined ? undefined : readSecretSource(v1.secret, 'raw');
 
-  const [synapseSide, masSide] = await Promise.all([
-    connect(ctx.synapseDb).then((db) =>
-      readOnly(db, 'reading the Synapse database', async (q) => {
-        const data = await checkSynapseData(q, { serverName: ctx.synapse.serverName });
-        // Not a Synapse database: the finding says so, and there is no identity to read.
-        const notSynapse = data.findings.some((f) => f.code === 'E_SYNAPSE_SCHEMA_MISSING');
-        return { ...data, identity: notSynapse ? undefined : await readSynapseIdentity(q, ctx.synapse.serverName) };
-      }),
-    ),
-    connect(ctx.masDb).then((db) =>
-      readOnly(db, 'reading the MAS database', async (q) => {
-        const started = performance.now();
-        const schema = await inspectMasSchema(q);
-        const stage = schema.latestMigration !== null ? await readStageState(q) : undefined;
-        const findings = await checkMasDatabase(q, schema, { staged: stage !== undefined });
-        const providers = schema.leftovers.length === 0 && schema.latestMigration !== null ? await masDatabaseProviders(q) : undefined;
-        return { schema, findings, providers, stage, ms: performance.now() - started };
-      }),
-    ),
-  ]);
+  // MAS first (a few catalogue queries): whether it holds a stage decides what the Synapse side reads.
+  const masSide = await connect(ctx.masDb).then((db) =>
+    readOnly(db, 'reading the MAS database', async (q) => {
+      const started = performance.now();
+      const schema = await inspectMasSchema(q);
+      const stage = schema.latestMigration !== null ? await readStageState(q) : undefined;
+      const findings = await checkMasDatabase(q, schema, { staged: stage !== undefined });
+      const providers = schema.leftovers.length === 0 && schema.latestMigration !== null ? await masDatabaseProviders(q) : undefined;
+      return { schema, findings, providers, stage, ms: performance.now() - started };
+    }),
+  );
+  const scope = options.cutover === true && masSide.stage !== undefined ? 'cutover' : 'full';
+  const synapseSide = await connect(ctx.synapseDb).then((db) =>
+    readOnly(db, 'reading the Synapse database', async (q) => {
+      const data = await checkSynapseData(q, { serverName: ctx.synapse.serverName, scope });
+      // Not a Synapse database: the finding says so, and there is no identity to read.
+      const notSynapse = data.findings.some((f) => f.code === 'E_SYNAPSE_SCHEMA_MISSING');
+      return { ...data, identity: notSynapse ? undefined : await readSynapseIdentity(q, ctx.synapse.serverName) };
+    }),
+  );
 
   const providers = checkProviders({
     externalIds: synapseSide.facts.externalIds,
@@ -127,7 +133,8 @@ export async function runCheck(ctx: Syn2masContext, options: CheckOptions): Prom
           now: Date.now(),
         })),
     ...synapseSide.findings,
-    summary(synapseSide.facts, providers.skipped),
+    // The plan counts all of Synapse, which a cut-over does not scan.
+    ...(scope === 'full' ? [summary(synapseSide.facts, providers.skipped)] : []),
   ];
   const order = { error: 0, warning: 1, info: 2 } as const;
   const findings = all.map((f, i) => ({ f, i })).sort((a, b) => order[a.f.severity] - order[b.f.severity] || a.i - b.i).map((x) => x.f);

@@ -203,6 +203,24 @@ function localpartProblems(lp: string): string[] {
 // The check
 // ---------------------------------------------------------------------------------------------
 
+const EXTERNAL_ID_COUNTS = `SELECT CASE ${ownerWhens('e.user_id')} ELSE 'migrate' END AS reason, e.auth_provider,
+            count(*)::int AS n, count(DISTINCT e.user_id)::int AS users
+       FROM user_external_ids e LEFT JOIN users u ON u.name = e.user_id
+      GROUP BY 1, 2`;
+
+/** The SSO links to migrate, per provider, sorted by provider (for the provider checks). */
+function externalIdsOf(rows: ReadonlyArray<{ reason: string; auth_provider: string; n: number; users: number }>): SynapseFacts['externalIds'] {
+  return rows
+    .filter((r) => r.reason === 'migrate')
+    .map((r) => ({ authProvider: r.auth_provider, rows: r.n, users: r.users }))
+    .sort((a, b) => (a.authProvider < b.authProvider ? -1 : a.authProvider > b.authProvider ? 1 : 0));
+}
+
+async function externalIdFacts(db: Queryable, params: unknown[]): Promise<SynapseFacts['externalIds']> {
+  const { rows } = await db.query<{ reason: string; auth_provider: string; n: number; users: number }>(EXTERNAL_ID_COUNTS, params);
+  return externalIdsOf(rows);
+}
+
 type Counted = {
   reason: string;
   n: number;
@@ -215,7 +233,13 @@ export interface SynapseDataResult {
   timings: StepTiming[];
 }
 
-export async function checkSynapseData(source: Queryable, opts: { serverName: string }): Promise<SynapseDataResult> {
+/**
+ * `scope: 'cutover'`: only what the cut-over of a staged migration needs (the schema, the users with
+ * a password, the SSO links per provider): the data checks ran when the stage was last brought up
+ * to date, and rows that changed since are re-read by the cut-over itself, which skips what cannot
+ * be migrated just as a full migration does. Everything else waits for `syn2mas check`.
+ */
+export async function checkSynapseData(source: Queryable, opts: { serverName: string; scope?: 'full' | 'cutover' }): Promise<SynapseDataResult> {
   const db = timeQueries(source, 'schema');
   const params = [opts.serverName];
   const findings: Finding[] = [];
@@ -268,6 +292,16 @@ export async function checkSynapseData(source: Queryable, opts: { serverName: st
   const facts = emptyFacts(schemaVersion);
   const plan = facts.plan;
   const serverVersion = env?.server_version ?? 0;
+  if (opts.scope === 'cutover') {
+    db.step('cut-over facts');
+    const { rows } = await db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM users u WHERE ${isMigratable('u')} AND u.password_hash IS NOT NULL AND u.password_hash <> ''`,
+      params,
+    );
+    facts.localPasswordUsers = rows[0]?.n ?? 0;
+    facts.externalIds.push(...(await externalIdFacts(db, params)));
+    return { findings, facts, timings: db.timings };
+  }
 
   // --- Users, with a per-user summary of their third-party IDs (one scan of each table) ---
   db.step('users');
@@ -324,18 +358,9 @@ export async function checkSynapseData(source: Queryable, opts: { serverName: st
 
   // --- External IDs (upstream links), by owner class and provider ---
   db.step('upstream links');
-  const { rows: extRows } = await db.query<Counted & { auth_provider: string; users: number }>(
-    `SELECT CASE ${ownerWhens('e.user_id')} ELSE 'migrate' END AS reason, e.auth_provider,
-            count(*)::int AS n, count(DISTINCT e.user_id)::int AS users
-       FROM user_external_ids e LEFT JOIN users u ON u.name = e.user_id
-      GROUP BY 1, 2`,
-    params,
-  );
-  for (const r of extRows) {
-    add(plan.upstreamLinks, r.reason, r.n);
-    if (r.reason === 'migrate') facts.externalIds.push({ authProvider: r.auth_provider, rows: r.n, users: r.users });
-  }
-  facts.externalIds.sort((a, b) => (a.authProvider < b.authProvider ? -1 : a.authProvider > b.authProvider ? 1 : 0));
+  const { rows: extRows } = await db.query<Counted & { auth_provider: string; users: number }>(EXTERNAL_ID_COUNTS, params);
+  for (const r of extRows) add(plan.upstreamLinks, r.reason, r.n);
+  facts.externalIds.push(...externalIdsOf(extRows));
 
   // --- Devices ---
   db.step('devices');
