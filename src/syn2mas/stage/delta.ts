@@ -184,8 +184,11 @@ export async function runDelta(ctx: Syn2masContext, masSchema: MasSchema, option
       await m.query('CREATE TEMP TABLE stage_affected (user_id uuid PRIMARY KEY) ON COMMIT DROP');
     });
     // The reads below are of a few thousand users at a time, by the indexed user ID columns: index
-    // lookups are the right plan, not the whole-table hash joins the bulk settings force.
-    await step('preparing the reads of the changed users', () => synapse.query('SET LOCAL enable_nestloop = on'));
+    // lookups are the right plan, not the whole-table hash joins the bulk settings force, nor
+    // parallel workers that each build the same hash for a few thousand rows.
+    await step('preparing the reads of the changed users', async () => {
+      for (const setting of ['enable_nestloop = on', 'enable_seqscan = off', 'max_parallel_workers_per_gather = 0']) await synapse.query(`SET LOCAL ${setting}`);
+    });
     const entities = emptyEntities();
     const temporaryIndexes = await timed('index foreign keys', 'indexing foreign keys for the deletes', () => indexUnindexedForeignKeys(m));
     let after = '';
