@@ -1,9 +1,11 @@
-// `mas-tool config ...`: derive a MAS configuration from an existing homeserver.yaml.
-import { existsSync, writeFileSync } from 'node:fs';
+// `mas-tool config ...`: derive a MAS configuration from an existing homeserver.yaml, and the changes
+// homeserver.yaml needs at the cut-over to MAS.
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { FileExistsError, UsageError } from '../errors.js';
-import type { CliContext } from './main.js';
-import { addSynapseConfigOption } from './options.js';
+import { ConfigError, FileExistsError, UsageError } from '../errors.js';
+import { scrubSecrets } from '../secret.js';
+import { EXIT, type CliContext } from './main.js';
+import { addMasConfigOption, addSynapseConfigOption } from './options.js';
 
 interface GenerateFlags {
   synapseConfig: string[];
@@ -12,7 +14,7 @@ interface GenerateFlags {
 }
 
 export function registerConfigCommands(program: Command, ctx: CliContext): void {
-  const config = program.command('config').description('Generate a MAS configuration from an existing Synapse one');
+  const config = program.command('config').description('Generate a MAS configuration from an existing Synapse one, and the Synapse changes at cut-over');
   const generate = config
     .command('generate')
     .description('write a MAS config.yaml derived from homeserver.yaml, with fresh keys and secrets')
@@ -49,4 +51,94 @@ export function registerConfigCommands(program: Command, ctx: CliContext): void 
     out.findings(result.findings);
     if (out.json) out.writeJson({ ok: true, output: flags.output ?? null, findings: result.findings });
   });
+
+  const after = config
+    .command('synapse-after')
+    .description('the changes homeserver.yaml needs at cut-over, as a unified diff of your files: the matrix_authentication_service block, and every option Synapse refuses or ignores beside MAS removed')
+    .option('--block', 'print only the matrix_authentication_service block')
+    .option('--endpoint <url>', 'where Synapse reaches MAS (default: from the MAS http listeners)')
+    .option('--secret-path <file>', 'the file Synapse reads the shared secret from (default: the one homeserver.yaml names, else matrix.secret_file of MAS, else mas_shared_secret beside homeserver.yaml)')
+    .option('-o, --output <file>', 'write the patch here (mode 0600, secrets as they are, for `patch -p0 < FILE`) instead of stdout')
+    .option('--force', 'replace --output if it already exists');
+  addSynapseConfigOption(after, true);
+  addMasConfigOption(after);
+  after.action(async (flags: AfterFlags, cmd: Command) => {
+    const out = ctx.output(cmd);
+    if (flags.output !== undefined && !flags.force && existsSync(flags.output)) throw new FileExistsError(flags.output);
+    if (flags.endpoint !== undefined) {
+      let url: URL | undefined;
+      try {
+        url = new URL(flags.endpoint);
+      } catch {
+        url = undefined;
+      }
+      if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) throw new UsageError(`--endpoint ${flags.endpoint} is not an http(s) URL.`, { hint: 'For example --endpoint http://mas:8080/.' });
+    }
+    const { expandSynapseConfigPaths, loadMasConfigFiles, loadSynapseConfigFiles, resolveMasConfigPaths } = await import('../config/read.js');
+    const { parseSynapseConfig } = await import('../config/synapse.js');
+    const { parseMasConfig } = await import('../config/mas.js');
+    const { planSynapseAfter, renderPlanDiff } = await import('../config/synapse-after.js');
+    const { secretFileFindings } = await import('../config/shared-secret-file.js');
+
+    const merged = loadSynapseConfigFiles(flags.synapseConfig);
+    const synapse = parseSynapseConfig(merged);
+    const mas = parseMasConfig(loadMasConfigFiles(resolveMasConfigPaths(flags.config ?? [], ctx.streams.env)));
+    const files = expandSynapseConfigPaths(flags.synapseConfig).map((path) => ({ path, text: readText(path) }));
+    const directories = flags.synapseConfig.filter((p) => statSync(p).isDirectory());
+    const plan = planSynapseAfter({
+      files,
+      directories,
+      merged,
+      synapse,
+      mas,
+      ...(flags.endpoint !== undefined ? { endpoint: flags.endpoint } : {}),
+      ...(flags.secretPath !== undefined ? { secretPath: flags.secretPath } : {}),
+    });
+    const findings = [...plan.findings, ...secretFileFindings(plan.secretPath, mas)];
+    const code = findings.some((f) => f.severity !== 'info') ? EXIT.warnings : EXIT.ok;
+    ctx.exitCode = code;
+
+    const shown = flags.block ? plan.block : renderPlanDiff(plan, { mask: true });
+    if (flags.output !== undefined) {
+      writeFileSync(flags.output, flags.block ? plan.block : renderPlanDiff(plan, { mask: false }), { mode: 0o600 });
+      out.note(flags.block ? `Wrote the block to ${flags.output}.` : `Wrote the patch to ${flags.output}; apply it with \`patch -p0 < ${flags.output}\` (it holds the lines with secrets as they are).`);
+    } else if (!out.json) {
+      // Already masked; scrubbed as well, as everything mas-tool prints.
+      out.writeStdout(scrubSecrets(shown));
+    }
+    if (!flags.block && plan.changes.length === 0) out.note('homeserver.yaml needs no change.');
+    out.findings(findings);
+    if (out.json) {
+      out.writeJson({
+        ok: code === EXIT.ok,
+        exitCode: code,
+        endpoint: plan.endpoint,
+        secretPath: plan.secretPath,
+        changes: plan.changes,
+        files: plan.files.map((f) => ({ path: f.path, new: f.isNew })),
+        block: plan.block,
+        ...(flags.block ? {} : { diff: shown }),
+        output: flags.output ?? null,
+        findings,
+      });
+    }
+  });
+}
+
+interface AfterFlags {
+  synapseConfig: string[];
+  config?: string[];
+  block?: boolean;
+  endpoint?: string;
+  secretPath?: string;
+  output?: string;
+  force?: boolean;
+}
+
+function readText(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (cause) {
+    throw new ConfigError(`Cannot read Synapse config file ${path}: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}.`, { cause, hint: 'Check the path and that this user may read the file.' });
+  }
 }

@@ -2,6 +2,7 @@
 // the shared secret (read from files the way each program reads them, compared as bytes and never
 // shown), a leftover experimental_features.msc3861 block, and the Synapse options that cannot coexist
 // with MAS. Each is skipped when doctor was not given --synapse-config.
+import { synapseConflicts } from '../../config/mas-coexistence.js';
 import type { ParsedSynapseConfig } from '../../config/synapse.js';
 import { readSecretSource, type SecretSource } from '../../config/secret-source.js';
 import { MasToolError } from '../../errors.js';
@@ -339,82 +340,13 @@ function legacyMsc3861Check(ctx: DoctorContext): Outcome {
 // ---------------------------------------------------------------------------------------------
 // config.synapse_conflicts
 
-interface Conflict {
-  key: string;
-  problem: string;
-  fix: string;
-}
-
-function conflicts(s: ParsedSynapseConfig): { list: Conflict[]; notes: string[] } {
-  const list: Conflict[] = [];
-  const notes: string[] = [];
-  const integrationOn = s.mas?.enabled === true;
-  const pw = s.passwordConfig.enabled;
-  // With the integration on, Synapse's default for password_config.enabled is false, so a true value
-  // was written; with it off the default is true, and only an explicit only_for_reauth is certain.
-  if (pw === 'only_for_reauth' || (pw === true && integrationOn)) {
-    list.push({
-      key: 'password_config.enabled',
-      problem: `is ${pw === true ? 'true' : 'only_for_reauth'}: Synapse would check passwords itself`,
-      fix: 'remove it or set it to false; passwords live in MAS (passwords section of the MAS config)',
-    });
-  } else if (pw === true) {
-    notes.push('password_config.enabled was not judged: it defaults to true until matrix_authentication_service is enabled, then to false; if homeserver.yaml sets it to true explicitly, remove that line.');
-  }
-  if (s.enableRegistration) {
-    list.push({
-      key: 'enable_registration',
-      problem: 'is true: registration is done by MAS',
-      fix: 'set it to false; to let people sign up, set account.password_registration_enabled: true in the MAS config',
-    });
-  }
-  if (s.userConsent) {
-    list.push({ key: 'user_consent', problem: 'is set: consent is collected by MAS', fix: 'remove it; put the terms of service URL in branding.tos_uri in the MAS config' });
-  }
-  const providers = s.oidcProviders.filter((p) => !p.legacy || p.enabled);
-  for (const p of providers) {
-    list.push({
-      key: p.keyPath,
-      problem: `configures the OIDC provider ${p.idpId}${p.issuer !== undefined ? ` (${p.issuer})` : ''}: single sign-on is done by MAS`,
-      fix: `move it to upstream_oauth2.providers in the MAS config with synapse_idp_id: ${p.idpId} (so existing links are kept), then remove it from homeserver.yaml`,
-    });
-  }
-  if (s.saml2Enabled) {
-    list.push({ key: 'saml2_config', problem: 'enables SAML login, which MAS does not offer', fix: 'remove it; put an OIDC bridge in front of the SAML identity provider and configure that in upstream_oauth2.providers' });
-  }
-  if (s.casEnabled) {
-    list.push({ key: 'cas_config', problem: 'enables CAS login, which MAS does not offer', fix: 'remove it; use an OIDC provider in upstream_oauth2.providers instead' });
-  }
-  if (s.jwtEnabled) {
-    list.push({ key: 'jwt_config.enabled', problem: 'is true: JWT login is not available with MAS', fix: 'set it to false (or remove jwt_config); use an OIDC provider in upstream_oauth2.providers instead' });
-  }
-  if (s.passwordProviders.length > 0) {
-    list.push({
-      key: 'password_providers',
-      problem: `lists ${s.passwordProviders.join(', ')} (or ldap_config is enabled): password provider modules do not run with MAS`,
-      fix: 'remove password_providers (and ldap_config); for LDAP, put an OIDC provider such as Dex or Keycloak in front of it and configure it in upstream_oauth2.providers',
-    });
-  }
-  if (s.enableRegistrationCaptcha) {
-    list.push({ key: 'enable_registration_captcha', problem: 'is true: registration is done by MAS', fix: 'remove it; configure the captcha section of the MAS config instead' });
-  }
-  if (s.loginViaExistingSessionEnabled) {
-    list.push({ key: 'login_via_existing_session.enabled', problem: 'is true: logins are issued by MAS', fix: 'set it to false (MAS handles signing in a new device)' });
-  }
-  for (const key of s.tokenLifetimeKeys) {
-    list.push({ key, problem: 'is set: MAS issues the tokens and decides their lifetime', fix: 'remove it' });
-  }
-  if (s.enable3pidChanges === true) {
-    list.push({ key: 'enable_3pid_changes', problem: 'is true: email addresses are managed in MAS', fix: 'remove it or set it to false' });
-  }
-  return { list, notes };
-}
+// The rules are shared with `mas-tool config synapse-after` (src/config/mas-coexistence.ts).
 
 function synapseConflictsCheck(ctx: DoctorContext): Outcome {
   const synapse = ctx.synapse;
   if (synapse === undefined) return NO_SYNAPSE;
   const hsFile = synapseFiles(synapse);
-  const { list, notes } = conflicts(synapse);
+  const { list, notes } = synapseConflicts(synapse);
   const noteDetails = notes.length > 0 ? { notes } : {};
   if (list.length === 0) {
     return { status: 'pass', message: `${hsFile} sets no option that conflicts with MAS.`, details: { conflicts: [], ...noteDetails } };
