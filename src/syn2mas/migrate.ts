@@ -16,7 +16,7 @@ import type { Syn2masContext } from './context.js';
 import { buildPhases, emptyEntities, loadPhases, type Entity, type EntityCount, type PhaseReport, type ProgressState, type StreamedCounts } from './phases.js';
 import { openSynapseSnapshot, phaseQueries } from './reader.js';
 import { openStageSnapshot } from './stage/snapshot.js';
-import { FINGERPRINT_QUERY } from './stage/fingerprint.js';
+import { fingerprintKindFor, fingerprintQuery, type FingerprintKind } from './stage/fingerprint.js';
 import { countTables, createStageTables, indexStageTables, readSynapseIdentity, STAGE_FORMAT, STAGE_SCHEMA, writeStage, type StageRecord } from './stage/record.js';
 import { beginMasLoad, endMasLoad, rebuildPaused } from './writer.js';
 
@@ -117,6 +117,7 @@ export async function runMigration(ctx: Syn2masContext, masSchema: MasSchema, op
       ...(options.totals !== undefined ? { totals: options.totals } : {}),
     });
     let stagedAt = '';
+    let fingerprint: FingerprintKind = 'text';
     if (staging) {
       // In the same snapshot as the rows: the fingerprints describe exactly what was staged.
       progress.stage = 'finish';
@@ -124,7 +125,9 @@ export async function runMigration(ctx: Syn2masContext, masSchema: MasSchema, op
       const fpStarted = performance.now();
       try {
         await createStageTables(masClient);
-        await relayCopy(synapse, FINGERPRINT_QUERY, { client: masClient, table: `${STAGE_SCHEMA}.users`, columns: ['name', 'fingerprint'] });
+        const version = await synapse.query<{ v: string }>(`SELECT current_setting('server_version_num') AS v`);
+        fingerprint = fingerprintKindFor(Number(version.rows[0]?.v ?? 0));
+        await relayCopy(synapse, fingerprintQuery(fingerprint), { client: masClient, table: `${STAGE_SCHEMA}.users`, columns: ['name', 'fingerprint'] });
         stagedAt = (await synapse.query<{ t: string }>(`SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS t`)).rows[0]?.t ?? '';
       } catch (cause) {
         throw new DatabaseError('recording the fingerprints of the staged users', cause);
@@ -165,6 +168,7 @@ export async function runMigration(ctx: Syn2masContext, masSchema: MasSchema, op
         const record: StageRecord = {
           format: STAGE_FORMAT,
           identity,
+          fingerprint,
           synapseTarget: describeTarget(ctx.synapseDb),
           idSecret: idSecret.toString('hex'),
           now,

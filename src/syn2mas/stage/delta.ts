@@ -25,7 +25,7 @@ import { buildPhases, emptyEntities, loadPhases, type PhaseReport, type Progress
 import { openSynapseSnapshot, phaseQueries } from '../reader.js';
 import { extractLocalpart } from '../transform.js';
 import { LockHeldError, SYN2MAS_ADVISORY_LOCK } from '../writer.js';
-import { FINGERPRINT_QUERY } from './fingerprint.js';
+import { fingerprintQuery } from './fingerprint.js';
 import { countTables, dropStage, readSynapseIdentity, STAGE_SCHEMA, writeStage } from './record.js';
 import { openStageSnapshot } from './snapshot.js';
 import { readStageState, stageFindings } from './validate.js';
@@ -150,7 +150,7 @@ export async function runDelta(ctx: Syn2masContext, masSchema: MasSchema, option
     progress.stage = 'finish';
     const users = await timed('fingerprints', 'fingerprinting the Synapse users', async () => {
       await m.query('CREATE TEMP TABLE stage_now (name text NOT NULL, fingerprint text NOT NULL) ON COMMIT DROP');
-      await relayCopy(synapse, FINGERPRINT_QUERY, { client: m, table: 'pg_temp.stage_now', columns: ['name', 'fingerprint'] });
+      await relayCopy(synapse, fingerprintQuery(record.fingerprint), { client: m, table: 'pg_temp.stage_now', columns: ['name', 'fingerprint'] });
       await m.query(
         `CREATE TEMP TABLE stage_dirty ON COMMIT DROP AS
            SELECT coalesce(n.name, o.name) AS name, o.name IS NULL AS added, n.name IS NULL AS removed

@@ -6,6 +6,7 @@
 import type pg from 'pg';
 import { MAS_TARGET_TABLES } from '../../db/mas-schema.js';
 import type { Queryable } from '../../db/queryable.js';
+import type { FingerprintKind } from './fingerprint.js';
 
 export const STAGE_SCHEMA = 'mas_tool_stage';
 export const STAGE_FORMAT = 1;
@@ -22,6 +23,8 @@ export interface StageRecord {
   identity: SynapseIdentity;
   /** The database the stage was read from (for messages; a restored copy is the same Synapse). */
   synapseTarget: string;
+  /** How rows are hashed into the fingerprints (fingerprint.ts): every run of a stage hashes alike. */
+  fingerprint: FingerprintKind;
   /** Hex key of the ids (ids.ts): every run of one stage computes the same id for the same row. */
   idSecret: string;
   /** The time used where Synapse has none, fixed at the first stage (ms). */
