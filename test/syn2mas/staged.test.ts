@@ -130,6 +130,7 @@ const CHURN = `
 describe('a staged migration', { timeout: 120_000 }, () => {
   it('stages while Synapse is up, then cuts over to exactly what a full migration of the final Synapse writes', async () => {
     const e = await env();
+    const synapseAtStart = await snapshotDatabase(e.synapse.client);
     // A running Synapse: an open write transaction on users, which a plain migrate refuses.
     const synapseSession = new pg.Client({ connectionString: e.synapse.url, application_name: 'synapse_homeserver' });
     await synapseSession.connect();
@@ -142,6 +143,7 @@ describe('a staged migration', { timeout: 120_000 }, () => {
       await synapseSession.end();
     }
     expect((staged.migration as { staged: { users: number } }).staged.users).toBeGreaterThan(5);
+    expect(await snapshotDatabase(e.synapse.client)).toEqual(synapseAtStart);
     const record = await stageRecord(e);
     await e.synapse.client.query(CHURN);
     const synapseBefore = await snapshotDatabase(e.synapse.client);
@@ -208,6 +210,13 @@ describe('a staged migration', { timeout: 120_000 }, () => {
       ['a refresh pair added', `INSERT INTO refresh_tokens (id, user_id, device_id, token, next_token_id) VALUES (50, '@grace:example.com', 'GRACEDEVICE', 'syr_Z3JhY2U_DDDDDDDDDDDDDDDDDDDD_0ddddd', NULL);
                                 UPDATE refresh_tokens SET next_token_id = 50 WHERE id = 10;
                                 INSERT INTO access_tokens (id, user_id, device_id, token, valid_until_ms, last_validated, refresh_token_id, used) VALUES (46, '@grace:example.com', 'GRACEDEVICE', 'syt_Z3JhY2U_EEEEEEEEEEEEEEEEEEEE_0eeeee', 1733000300000, 1733000000000, 50, false)`],
+      ['an email address changed', `UPDATE user_threepids SET address = 'alice@changed.example.com' WHERE user_id = '@alice:example.com' AND medium = 'email'`],
+      ['an email removed', `DELETE FROM user_threepids WHERE user_id = '@alice:example.com' AND medium = 'email'`],
+      ['a phone number added', `INSERT INTO user_threepids (user_id, medium, address, validated_at, added_at) VALUES ('@grace:example.com', 'msisdn', '447700900777', 1733000000000, 1733000000000)`],
+      ['an SSO link added', `INSERT INTO user_external_ids (auth_provider, external_id, user_id) VALUES ('oidc-raasu', 'grace.sub', '@grace:example.com')`],
+      ['a password removed', `UPDATE users SET password_hash = NULL WHERE name = '@grace:example.com'`],
+      ['a password set', `UPDATE users SET password_hash = '$2b$12$ivyIvyIvyIvyIvyIvyIvyIv.uQmGd7Dq0zI7pX8tV9wY1aB2cD3eF4' WHERE name = '@erin:example.com'`],
+      ['a deviceless token added', `INSERT INTO access_tokens (id, user_id, device_id, token, last_validated, used) VALUES (300, '@grace:example.com', NULL, 'syt_Z3JhY2U_FFFFFFFFFFFFFFFFFFFF_0fffff', 1733000000000, false)`],
       ['a user deactivated', `UPDATE users SET deactivated = 1 WHERE name = '@dave:example.com'`],
       ['a user added', `INSERT INTO users (name, password_hash, creation_ts, shadow_banned) VALUES ('@ivy:example.com', NULL, 1733000000, false)`],
       ['a user removed', `DELETE FROM devices WHERE user_id = '@100:example.com'; DELETE FROM users WHERE name = '@100:example.com'`],
