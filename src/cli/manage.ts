@@ -1,7 +1,8 @@
 // `mas-tool manage ...`: operator commands after the migration. This file declares the subcommands and
 // their flags; src/cli/manage-runner.ts opens the backend (the MAS admin API or the MAS database) and
-// renders; the commands themselves are in src/manage/commands. Exit codes: 0 done (or already so),
-// 10 an item failed and nothing was changed, 1 could not run, 2 usage.
+// renders; the commands themselves are in src/manage/commands; list-users, show-user and
+// registration-token are declared in manage-listing.ts. Exit codes: 0 done (or already so), 10 an
+// item failed (nothing of its batch, or of any batch after it, was written), 1 could not run, 2 usage.
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import type { ManageContext } from '../manage/commands/context.js';
@@ -15,7 +16,7 @@ import { fileInput, finish, loadRenderers, manageAction, readPassword, readSynap
 export function registerManageCommands(program: Command, ctx: CliContext): void {
   const manage = program
     .command('manage')
-    .description('Operator commands after migration: users, emails, admins, sessions (over the MAS admin API or the MAS database)')
+    .description('Operator commands after migration: users, emails, admins, sessions, registration tokens (over the MAS admin API or the MAS database)')
     .option('--via <backend>', 'api (the MAS admin API; default when the MAS config has an admin client) or db (the MAS database)')
     .option('--admin-api-url <url>', 'the admin API base (default: http.public_base + api/admin/v1)')
     .option('--dry-run', 'say what would change, change nothing')
