@@ -338,8 +338,12 @@ async function applyBatch(
     );
   }
   for (const t of MAS_TARGET_TABLES) {
+    // The key columns are equal by the join: setting them again would make every update a key
+    // update, with index entries written anew and foreign keys checked.
+    const values = columns[t].filter((c) => !TABLES[t].key.includes(c));
+    if (values.length === 0) continue;
     tables[t].updated += await count(
-      `UPDATE ${t} x SET (${columns[t].join(', ')}) = ${row(t, 'n')} FROM ${scratch(t)} n
+      `UPDATE ${t} x SET (${values.join(', ')}) = ROW(${values.map((c) => `n.${c}`).join(', ')}) FROM ${scratch(t)} n
         WHERE ${keyMatch(t, 'x', 'n')} AND ${row(t, 'x')} IS DISTINCT FROM ${row(t, 'n')}`,
     );
   }
