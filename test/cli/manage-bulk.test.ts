@@ -83,4 +83,16 @@ describe('manage --from-file in batches', () => {
     expect(doc.error.message).toContain(`${file}:2400:`);
     expect(await lockedCount()).toBe(0);
   });
+
+  it('closes the JSON document with the error when a batch cannot run, so stdout stays one document', async () => {
+    // No matrix.secret in this MAS config: the homeserver cannot be asked whether the names are free.
+    const file = join(dir, 'register.csv');
+    writeFileSync(file, 'user,email\nnewperson1,new1@example.com\nnewperson2,new2@example.com\n');
+    const r = await run(['manage', 'register-user', '--from-file', file, ...config, '--json']);
+    expect(r.code).toBe(1);
+    const doc = JSON.parse(r.stdout);
+    expect(doc).toMatchObject({ ok: false, exitCode: 1, command: 'register-user', items: [], error: { code: 'MAS_TOOL_HOMESERVER_UNKNOWN' } });
+    expect(r.stderr).toMatch(/^error: Cannot ask the homeserver whether the username is free/m);
+    expect(r.stderr).toMatch(/^hint: /m);
+  });
 });
