@@ -229,6 +229,17 @@ describe('a staged migration', { timeout: 120_000 }, () => {
     }
   });
 
+  it('a row of another server that appears after the stage is skipped by the cut-over, as a full migration skips it', async () => {
+    const e = await env();
+    await stage(e);
+    const record = await stageRecord(e);
+    await e.synapse.client.query(`INSERT INTO user_threepids (user_id, medium, address, validated_at, added_at) VALUES ('@mallory:other.example', 'email', 'm@other.example', 1, 1)`);
+    const delta = await cutover(e);
+    expect(delta.users).toMatchObject({ added: 1, changed: 0 });
+    expect(Object.values(delta.tables).every((d) => d.inserted + d.updated + d.deleted === 0)).toBe(true);
+    expect(await masRows(e.mas.client)).toEqual(await fullMigration(e, record));
+  });
+
   it('a dry run of the stage and of the cut-over leaves MAS as it was', async () => {
     const e = await env();
     const empty = await snapshotDatabase(e.mas.client);

@@ -215,7 +215,14 @@ export async function runDelta(ctx: Syn2masContext, masSchema: MasSchema, option
       });
       progress.stage = 'finish';
       progress.phase = 'applying the changes';
-      const localparts = names.map((n) => extractLocalpart(n, ctx.synapse.serverName)).filter((l): l is string => l !== undefined);
+      // A user ID of another server (a foreign row that changed) has no MAS user to look up.
+      const localparts = names.flatMap((n) => {
+        try {
+          return [extractLocalpart(n, ctx.synapse.serverName)];
+        } catch {
+          return [];
+        }
+      });
       const applyStarted = performance.now();
       await step('applying the changes of one batch of users', () => applyBatch(m, columns, localparts, tables));
       applyReports.push({ name: 'apply', status: 'done', ms: performance.now() - applyStarted });
