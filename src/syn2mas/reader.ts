@@ -132,11 +132,15 @@ export function phaseQueries(serverName: string, escapeLiteral: (s: string) => s
        SELECT d.user_id, u.creation_ts, u.admin, d.device_id, d.display_name, d.last_seen, d.ip, d.user_agent, st.ts, ${DEVICE_REASON} AS reason
          ${DEVICE_FROM} LEFT JOIN session_ts st ON st.user_id = d.user_id AND st.device_id = d.device_id${where('d.user_id')}`,
     ),
-    // Deviceless tokens need no session time, so this query skips the per-device aggregate.
+    // Deviceless tokens need no session time, so this query skips the per-device aggregate; and no
+    // device row can match them, so instead of joining (hashing) every device of the server for a
+    // few rows, the device side of AT_REASON is a row of NULLs.
     devicelessTokens: inline(
       `SELECT * FROM (
          SELECT a.id, a.user_id, u.creation_ts, a.device_id, a.token, a.valid_until_ms, a.last_validated, NULL::bigint AS ts, ${AT_REASON} AS reason
-           ${AT_FROM} WHERE a.device_id IS NULL AND a.refresh_token_id IS NULL${and('a.user_id')}) t
+           FROM access_tokens a LEFT JOIN users u ON u.name = a.user_id
+          CROSS JOIN (SELECT NULL::text AS user_id, NULL::text AS device_id, NULL::boolean AS hidden) d
+          WHERE a.device_id IS NULL AND a.refresh_token_id IS NULL${and('a.user_id')}) t
         WHERE reason <> 'puppet'`,
     ),
     accessTokens: inline(

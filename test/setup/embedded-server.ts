@@ -92,7 +92,8 @@ function waitFor(child: ChildProcess, what: string, ready?: (text: string) => bo
   });
 }
 
-export async function startEmbeddedServer(port: number): Promise<EmbeddedServer> {
+/** `settings`: more server settings (`name: value`), e.g. the benchmarks' shared_buffers. */
+export async function startEmbeddedServer(port: number, settings: Readonly<Record<string, string>> = {}): Promise<EmbeddedServer> {
   const owner = postgresOwner();
   const bin = await binariesFor(owner);
   const root = mkdtempSync(join(tmpdir(), 'mas-tool-test-pg-'));
@@ -121,6 +122,7 @@ export async function startEmbeddedServer(port: number): Promise<EmbeddedServer>
       '-c', 'synchronous_commit=off',
       '-c', 'full_page_writes=off',
       '-c', 'max_connections=200',
+      ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`]),
     ],
     owner,
   );

@@ -28,15 +28,16 @@ const ACTIVITY_TABLES: ReadonlyArray<[string, string]> = [
 
 export interface StageState {
   record: StageRecord;
-  tableCounts: Record<string, number>;
+  /** Rows per MAS table now; undefined when not counted (the cut-over's check leaves it to the cut-over). */
+  tableCounts?: Record<string, number>;
   /** Rows MAS wrote after the stage was first made, per table. */
   activity: Record<string, number>;
 }
 
-export async function readStageState(mas: Queryable): Promise<StageState | undefined> {
+export async function readStageState(mas: Queryable, options: { countRows?: boolean } = {}): Promise<StageState | undefined> {
   const record = await readStage(mas);
   if (record === undefined) return undefined;
-  const tableCounts = await countTables(mas);
+  const tableCounts = options.countRows === false ? undefined : await countTables(mas);
   const activity: Record<string, number> = {};
   const { rows: present } = await mas.query<{ table_name: string; column_name: string }>(
     `SELECT table_name::text, column_name::text FROM information_schema.columns
@@ -47,7 +48,7 @@ export async function readStageState(mas: Queryable): Promise<StageState | undef
     const { rows } = await mas.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${t} WHERE ${c} > $1::timestamptz`, [record.createdAt]);
     if ((rows[0]?.n ?? 0) > 0) activity[t] = rows[0]?.n ?? 0;
   }
-  return { record, tableCounts, activity };
+  return { record, ...(tableCounts !== undefined ? { tableCounts } : {}), activity };
 }
 
 export interface StageInput {
@@ -112,7 +113,7 @@ export function stageFindings(input: StageInput): Finding[] {
       }),
     );
   }
-  const changed = Object.entries(tableCounts).filter(([t, n]) => record.tableCounts[t] !== n);
+  const changed = Object.entries(tableCounts ?? {}).filter(([t, n]) => record.tableCounts[t] !== n);
   if (changed.length > 0 || Object.keys(activity).length > 0) {
     findings.push(
       finding(
