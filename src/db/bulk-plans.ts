@@ -14,6 +14,9 @@ import type { Queryable } from './queryable.js';
 /** `SET LOCAL` statements: they end with the transaction, so nothing leaks into a pooled session. */
 export const BULK_PLAN_SETTINGS = ['SET LOCAL enable_nestloop = off'] as const;
 
+/** Memory per sort or hash for those transactions (the migration's reads use the same). */
+export const BULK_WORK_MEM = '256MB';
+
 /** Applies BULK_PLAN_SETTINGS inside the caller's open transaction. */
 export async function useBulkPlans(client: Queryable): Promise<void> {
   for (const statement of BULK_PLAN_SETTINGS) await client.query(statement);
