@@ -174,12 +174,7 @@ export function registerSyn2masCommands(program: Command, ctx: CliContext): Comm
       stop();
     }
     const document = { ok: true, exitCode: 0, dryRun, targets, findings: check.findings, migration: report };
-    if (flags.report !== undefined) {
-      const { writeFileSync } = await import('node:fs');
-      // Scrubbed like everything mas-tool prints, as a second line of defence.
-      writeFileSync(flags.report, `${scrubSecrets(JSON.stringify(document, null, 2))}\n`, { mode: 0o600 });
-      out.note(`Report written to ${flags.report}.`);
-    }
+    await writeReport(out, flags.report, document);
     if (out.json) out.writeJson(document);
     else out.print(renderMigration(report, out.paint).join('\n'));
     ctx.exitCode = 0;
@@ -254,14 +249,19 @@ async function runStagedDelta(
     stop();
   }
   const document = { ok: true, exitCode: 0, dryRun: o.dryRun, targets: o.targets, findings: o.check.findings, migration: null, delta: report };
-  if (o.reportPath !== undefined) {
-    const { writeFileSync } = await import('node:fs');
-    writeFileSync(o.reportPath, `${scrubSecrets(JSON.stringify(document, null, 2))}\n`, { mode: 0o600 });
-    out.note(`Report written to ${o.reportPath}.`);
-  }
+  await writeReport(out, o.reportPath, document);
   if (out.json) out.writeJson(document);
   else out.print(renderDelta(report, out.paint).join('\n'));
   ctx.exitCode = 0;
+}
+
+/** --report FILE: the JSON document, mode 0600. */
+async function writeReport(out: Output, path: string | undefined, document: unknown): Promise<void> {
+  if (path === undefined) return;
+  const { writeFileSync } = await import('node:fs');
+  // Scrubbed like everything mas-tool prints, as a second line of defence.
+  writeFileSync(path, `${scrubSecrets(JSON.stringify(document, null, 2))}\n`, { mode: 0o600 });
+  out.note(`Report written to ${path}.`);
 }
 
 function renderCheck(out: Output, findings: readonly Finding[], accepted: ReadonlySet<string>, exitCode: number): void {

@@ -89,7 +89,8 @@ export function masEncoders(schema: MasSchema) {
 
 export type MasEncoders = ReturnType<typeof masEncoders>;
 
-async function step<T>(what: string, fn: () => Promise<T>): Promise<T> {
+/** Runs one database step; a failure that is not already ours becomes a DatabaseError naming `what`. */
+export async function step<T>(what: string, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (cause) {

@@ -24,7 +24,7 @@ import type { Syn2masContext } from '../context.js';
 import { buildPhases, emptyEntities, loadPhases, type PhaseReport, type ProgressState } from '../phases.js';
 import { openSynapseSnapshot, phaseQueries } from '../reader.js';
 import { extractLocalpart } from '../transform.js';
-import { LockHeldError, SYN2MAS_ADVISORY_LOCK } from '../writer.js';
+import { LockHeldError, step, SYN2MAS_ADVISORY_LOCK } from '../writer.js';
 import { fingerprintQuery } from './fingerprint.js';
 import { countTables, dropStage, readSynapseIdentity, STAGE_SCHEMA, writeStage } from './record.js';
 import { openStageSnapshot } from './snapshot.js';
@@ -77,15 +77,6 @@ const TABLES: Record<MasTargetTable, { key: readonly string[]; owned: string }> 
   compat_refresh_tokens: { key: ['compat_refresh_token_id'], owned: OWNED_BY_SESSION },
 };
 const scratch = (table: string): string => `pg_temp.mas_tool_new_${table}`;
-
-async function step<T>(what: string, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (cause) {
-    if (cause instanceof MasToolError) throw cause;
-    throw new DatabaseError(what, cause);
-  }
-}
 
 export async function runDelta(ctx: Syn2masContext, masSchema: MasSchema, options: DeltaOptions): Promise<DeltaReport> {
   const started = performance.now();
