@@ -19,6 +19,12 @@ export const MAX_RATIO = 6;
  * that takes seconds at 200k users still takes well over this at 20k.
  */
 export const MIN_JUDGED_MS = 250;
+/**
+ * And the 4N time must exceed MAX_RATIO times the N time by this much: single runs on a shared
+ * 2-core machine move a sub-second step by half its time, which a ratio alone reads as growth. A
+ * quadratic step is far past it (16 times, not 6).
+ */
+export const MIN_EXCESS_MS = 250;
 
 interface Step {
   command: string;
@@ -89,7 +95,7 @@ export function compareGrowth(small: readonly Step[], large: readonly Step[]): G
     seen.add(k);
     const before = smallBy.get(k) ?? 0;
     const ratio = before > 0 ? s.ms / before : Number.POSITIVE_INFINITY;
-    rows.push({ command: s.command, name: s.name, small: before, large: s.ms, ratio, flagged: s.ms >= MIN_JUDGED_MS && ratio > MAX_RATIO });
+    rows.push({ command: s.command, name: s.name, small: before, large: s.ms, ratio, flagged: s.ms >= MIN_JUDGED_MS && ratio > MAX_RATIO && s.ms - MAX_RATIO * before >= MIN_EXCESS_MS });
   }
   return rows;
 }
