@@ -13,11 +13,11 @@ import { connect, describeTarget } from '../db/connection.js';
 import { MAS_TARGET_TABLES, type MasSchema } from '../db/mas-schema.js';
 import { DatabaseError } from '../errors.js';
 import type { Syn2masContext } from './context.js';
-import { buildPhases, emptyEntities, loadPhases, type Entity, type EntityCount, type PhaseReport, type ProgressState, type StreamedCounts } from './phases.js';
+import { buildPhases, emptyEntities, loadPhases, timedPhase, type Entity, type EntityCount, type PhaseReport, type ProgressState, type StreamedCounts } from './phases.js';
 import { openSynapseSnapshot, phaseQueries } from './reader.js';
 import { openStageSnapshot } from './stage/snapshot.js';
 import { fingerprintKindFor, fingerprintQuery, type FingerprintKind } from './stage/fingerprint.js';
-import { countTables, createStageTables, indexStageTables, readSynapseIdentity, STAGE_FORMAT, STAGE_SCHEMA, writeStage, type StageRecord } from './stage/record.js';
+import { countTables, createStageTables, indexStageTables, readSnapshotTime, readSynapseIdentity, STAGE_FORMAT, STAGE_SCHEMA, writeStage, type StageRecord } from './stage/record.js';
 import { beginMasLoad, endMasLoad, rebuildPaused } from './writer.js';
 
 export type { Entity, EntityCount, PhaseReport, ProgressState } from './phases.js';
@@ -128,7 +128,7 @@ export async function runMigration(ctx: Syn2masContext, masSchema: MasSchema, op
         const version = await synapse.query<{ v: string }>(`SELECT current_setting('server_version_num') AS v`);
         fingerprint = fingerprintKindFor(Number(version.rows[0]?.v ?? 0));
         await relayCopy(synapse, fingerprintQuery(fingerprint), { client: masClient, table: `${STAGE_SCHEMA}.users`, columns: ['name', 'fingerprint'] });
-        stagedAt = (await synapse.query<{ t: string }>(`SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS t`)).rows[0]?.t ?? '';
+        stagedAt = await readSnapshotTime(synapse);
       } catch (cause) {
         throw new DatabaseError('recording the fingerprints of the staged users', cause);
       }
@@ -150,12 +150,8 @@ export async function runMigration(ctx: Syn2masContext, masSchema: MasSchema, op
 
     // Everything after the rebuild is one statement each: the progress line names it.
     progress.stage = 'finish';
-    const after = async (name: string, progressText: string, fn: (client: pg.Client) => Promise<unknown>): Promise<void> => {
-      progress.phase = progressText;
-      const stepStarted = performance.now();
-      await fn(masClient);
-      report.phases.push({ name, status: 'done', ms: performance.now() - stepStarted });
-    };
+    const after = (name: string, progressText: string, fn: (client: pg.Client) => Promise<unknown>): Promise<unknown> =>
+      timedPhase(report.phases, progress, name, progressText, () => fn(masClient));
     // Fresh statistics for every table written: the summary below, and MAS's first queries once it
     // starts, are planned on real row counts instead of guesses about tables never analyzed.
     await after('analyze', 'analyzing the MAS tables', (c) => analyzeTargets(c));

@@ -216,6 +216,15 @@ export function buildPhases(settings: PhaseSettings): { phases: Phase[]; encoder
   return { phases, encoders, streamed };
 }
 
+/** Runs one named step, shows `progressText` on the progress line, and reports its duration. */
+export async function timedPhase<T>(reports: PhaseReport[], progress: ProgressState, name: string, progressText: string, fn: () => Promise<T>): Promise<T> {
+  progress.phase = progressText;
+  const started = performance.now();
+  const result = await fn();
+  reports.push({ name, status: 'done', ms: performance.now() - started });
+  return result;
+}
+
 export const emptyEntities = (): Record<Entity, EntityCount> =>
   Object.fromEntries(ENTITIES.map((e) => [e, { migrated: 0, skipped: {} }])) as Record<Entity, EntityCount>;
 

@@ -21,12 +21,12 @@ import { connect } from '../../db/connection.js';
 import { MAS_TARGET_TABLES, type MasSchema, type MasTargetTable } from '../../db/mas-schema.js';
 import { DatabaseError, MasToolError } from '../../errors.js';
 import type { Syn2masContext } from '../context.js';
-import { buildPhases, emptyEntities, loadPhases, type PhaseReport, type ProgressState } from '../phases.js';
+import { buildPhases, emptyEntities, loadPhases, timedPhase, type PhaseReport, type ProgressState } from '../phases.js';
 import { openSynapseSnapshot, phaseQueries } from '../reader.js';
 import { extractLocalpart } from '../transform.js';
 import { LockHeldError, step, SYN2MAS_ADVISORY_LOCK } from '../writer.js';
 import { fingerprintQuery } from './fingerprint.js';
-import { countTables, dropStage, readSynapseIdentity, STAGE_SCHEMA, writeStage } from './record.js';
+import { countTables, dropStage, readSnapshotTime, readSynapseIdentity, STAGE_SCHEMA, writeStage } from './record.js';
 import { openStageSnapshot } from './snapshot.js';
 import { readStageState, stageFindings } from './validate.js';
 
@@ -83,13 +83,7 @@ export async function runDelta(ctx: Syn2masContext, masSchema: MasSchema, option
   const progress: ProgressState = options.progress ?? { stage: 'setup', phase: 'setup', done: 0, total: undefined };
   const batchUsers = options.batchUsers ?? 5000;
   const phaseReports: PhaseReport[] = [];
-  const timed = async <T>(name: string, what: string, fn: () => Promise<T>): Promise<T> => {
-    progress.phase = what;
-    const t0 = performance.now();
-    const result = await step(what, fn);
-    phaseReports.push({ name, status: 'done', ms: performance.now() - t0 });
-    return result;
-  };
+  const timed = <T>(name: string, what: string, fn: () => Promise<T>): Promise<T> => timedPhase(phaseReports, progress, name, what, () => step(what, fn));
   const tables = Object.fromEntries(MAS_TARGET_TABLES.map((t) => [t, { inserted: 0, updated: 0, deleted: 0 }])) as Record<MasTargetTable, TableDelta>;
 
   const synapse = await connect(ctx.synapseDb);
@@ -230,10 +224,7 @@ export async function runDelta(ctx: Syn2masContext, masSchema: MasSchema, option
     await step('dropping the temporary indexes', async () => {
       for (const name of temporaryIndexes) await m.query(`DROP INDEX ${name}`);
     });
-    const stagedAt = await step('reading the snapshot time', async () => {
-      const { rows } = await synapse.query<{ t: string }>(`SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS t`);
-      return rows[0]?.t ?? new Date().toISOString();
-    });
+    const stagedAt = await step('reading the snapshot time', () => readSnapshotTime(synapse));
     await synapse.query('COMMIT');
     if (options.cutover) {
       await timed('remove the stage', 'removing the stage', () => dropStage(m));

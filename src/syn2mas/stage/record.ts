@@ -79,6 +79,12 @@ export async function countTables(mas: Queryable): Promise<Record<string, number
   return Object.fromEntries(rows.map((r) => [r.t, r.n]));
 }
 
+/** The time of the caller's snapshot (its transaction's start), as ISO 8601 in UTC. */
+export async function readSnapshotTime(db: Queryable): Promise<string> {
+  const { rows } = await db.query<{ t: string }>(`SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS t`);
+  return rows[0]?.t ?? new Date().toISOString();
+}
+
 /** The Synapse identity, read in the caller's snapshot. */
 export async function readSynapseIdentity(synapse: Queryable, serverName: string): Promise<SynapseIdentity> {
   const { rows } = await synapse.query<{ name: string; creation_ts: string | null }>(
