@@ -83,9 +83,9 @@ export class NotBuiltError extends MasToolError {
 
 /** A file we were asked to write already exists and --force was not given. */
 export class FileExistsError extends MasToolError {
-  constructor(path: string) {
+  constructor(path: string, flag = '--output') {
     super('MAS_TOOL_FILE_EXISTS', `${path} already exists; not overwriting it.`, {
-      hint: 'Choose another --output path, or pass --force to replace the file.',
+      hint: `Choose another ${flag} path, or pass --force to replace the file.`,
     });
   }
 }

@@ -1,11 +1,12 @@
 // `mas-tool config ...`: derive a MAS configuration from an existing homeserver.yaml, and the changes
 // homeserver.yaml needs at the cut-over to MAS.
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
-import { ConfigError, FileExistsError, UsageError } from '../errors.js';
+import { ConfigError, UsageError } from '../errors.js';
 import { scrubSecrets } from '../secret.js';
 import { EXIT, type CliContext } from './main.js';
 import { addMasConfigOption, addSynapseConfigOption } from './options.js';
+import { checkOutputFile, writeOutputFile } from './output-file.js';
 
 interface GenerateFlags {
   synapseConfig: string[];
@@ -24,9 +25,12 @@ export function registerConfigCommands(program: Command, ctx: CliContext): void 
   generate.action(async (flags: GenerateFlags, cmd: Command) => {
     const out = ctx.output(cmd);
     if (out.json && flags.output === undefined) {
-      throw new UsageError('--json needs --output: the generated config holds secrets and is written to a file, the JSON reports on it.');
+      throw new UsageError('--json needs --output: the generated config holds secrets and is written to a file, the JSON reports on it.', {
+        hint: 'Add --output /etc/mas/config.yaml (written with mode 0600), or leave out --json to print the YAML.',
+      });
     }
-    if (flags.output !== undefined && !flags.force && existsSync(flags.output)) throw new FileExistsError(flags.output);
+    const outputFile = { flag: '--output', force: flags.force === true };
+    if (flags.output !== undefined) checkOutputFile(flags.output, outputFile);
 
     const { loadSynapseConfigFiles } = await import('../config/read.js');
     const { parseSynapseConfig } = await import('../config/synapse.js');
@@ -43,7 +47,7 @@ export function registerConfigCommands(program: Command, ctx: CliContext): void 
     });
 
     if (flags.output !== undefined) {
-      writeFileSync(flags.output, result.yaml, { mode: 0o600 });
+      writeOutputFile(flags.output, result.yaml, outputFile);
       out.note(`Wrote the MAS configuration to ${flags.output}.`);
     } else {
       out.writeStdout(result.yaml);
@@ -64,7 +68,8 @@ export function registerConfigCommands(program: Command, ctx: CliContext): void 
   addMasConfigOption(after);
   after.action(async (flags: AfterFlags, cmd: Command) => {
     const out = ctx.output(cmd);
-    if (flags.output !== undefined && !flags.force && existsSync(flags.output)) throw new FileExistsError(flags.output);
+    const outputFile = { flag: '--output', force: flags.force === true };
+    if (flags.output !== undefined) checkOutputFile(flags.output, outputFile);
     if (flags.endpoint !== undefined) {
       let url: URL | undefined;
       try {
@@ -100,7 +105,7 @@ export function registerConfigCommands(program: Command, ctx: CliContext): void 
 
     const shown = flags.block ? plan.block : renderPlanDiff(plan, { mask: true });
     if (flags.output !== undefined) {
-      writeFileSync(flags.output, flags.block ? plan.block : renderPlanDiff(plan, { mask: false }), { mode: 0o600 });
+      writeOutputFile(flags.output, flags.block ? plan.block : renderPlanDiff(plan, { mask: false }), outputFile);
       out.note(flags.block ? `Wrote the block to ${flags.output}.` : `Wrote the patch to ${flags.output}; apply it with \`patch -p0 < ${flags.output}\` (it holds the lines with secrets as they are).`);
     } else if (!out.json) {
       // Already masked; scrubbed as well, as everything mas-tool prints.

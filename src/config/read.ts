@@ -21,11 +21,25 @@ export function isMap(value: unknown): value is ConfigMap {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/**
+ * The largest configuration file mas-tool reads. A real homeserver.yaml or MAS config is a few
+ * dozen KiB; parsing a 66 MB file took a minute and 3 GB of memory, and such a file is always the
+ * wrong one (a log, a dump, a media file named by mistake).
+ */
+export const MAX_CONFIG_FILE_BYTES = 8 * 1024 * 1024;
+
 function readYamlMap(file: string, dialect: YamlDialect, what: string): ConfigMap {
   let text: string;
   try {
+    const size = statSync(file).size;
+    if (size > MAX_CONFIG_FILE_BYTES) {
+      throw new ConfigError(`${what} ${file} is ${(size / 1024 / 1024).toFixed(1)} MiB; mas-tool reads configuration files of up to ${MAX_CONFIG_FILE_BYTES / 1024 / 1024} MiB.`, {
+        hint: 'Check the path: a configuration file is a few KiB of YAML. Move anything else (logs, dumps, keys) out of the config directory.',
+      });
+    }
     text = readFileSync(file, 'utf8');
   } catch (cause) {
+    if (cause instanceof ConfigError) throw cause;
     throw new ConfigError(`Cannot read ${what} ${file}: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}.`, {
       cause,
       hint: 'Check the path and that this user may read the file.',
@@ -76,6 +90,13 @@ export function loadSynapseConfigFiles(paths: readonly string[]): SourcedConfig 
     });
   }
   const files = expandSynapseConfigPaths(paths);
+  if (files.length === 0) {
+    // Only directories were given, and none holds a .yaml file: without this, the empty merge
+    // would be reported as a configuration without server_name.
+    throw new ConfigError(`The Synapse config ${paths.length === 1 ? 'directory' : 'directories'} ${paths.join(', ')} ${paths.length === 1 ? 'has' : 'have'} no .yaml files.`, {
+      hint: 'Synapse reads only the *.yaml files directly in a config directory (not *.yml, not subdirectories); pass homeserver.yaml itself with another --synapse-config.',
+    });
+  }
   const value: ConfigMap = {};
   const origin = new Map<string, string>();
   for (const file of files) {
