@@ -5,93 +5,13 @@ import { ConfigError } from '../errors.js';
 import { Secret } from '../secret.js';
 import { Fields, describe } from './fields.js';
 import { isMap, type ConfigMap, type SourcedConfig } from './read.js';
-import type { SecretSource } from './secret-source.js';
-import { LIBPQ_SSLMODES, type SslMode } from '../db/uri.js';
+import { databaseConfig, type SynapseDatabaseConfig } from './synapse/database.js';
+import { legacyMsc3861, masIntegration, type SynapseLegacyMsc3861, type SynapseMasIntegration } from './synapse/mas-integration.js';
+import { oidcProviders, type SynapseOidcProvider } from './synapse/oidc.js';
 
-
-/** The libpq connection keywords from `database.args` that mas-tool honours. */
-export interface SynapseDatabaseArgs {
-  user?: string;
-  password?: Secret;
-  dbname?: string;
-  host?: string;
-  port?: number;
-  sslmode?: SslMode;
-  sslrootcert?: string;
-  sslcert?: string;
-  sslkey?: string;
-  passfile?: string;
-  connectTimeoutSeconds?: number;
-}
-
-export interface SynapseDatabaseConfig {
-  /** `psycopg2` or `sqlite3` (Synapse's default when `database` is absent). */
-  name: string;
-  args: SynapseDatabaseArgs;
-  /** The key path the settings came from: `database` or `databases.<label>`. */
-  keyPath: string;
-}
-
-export interface SynapseUserMappingProvider {
-  module: string | undefined;
-  /** True for Synapse's Jinja mapping provider (either module path, or none given). */
-  isJinja: boolean;
-  subjectTemplate?: string;
-  subjectClaim?: string;
-  localpartTemplate?: string;
-  displayNameTemplate?: string;
-  emailTemplate?: string;
-  pictureTemplate?: string;
-  confirmLocalpart: boolean;
-}
-
-export interface SynapseOidcProvider {
-  /** The id Synapse records in `user_external_ids.auth_provider`: `oidc` or `oidc-<idp_id>`. */
-  idpId: string;
-  /** Where it was configured, for messages: `oidc_providers[2]` or `oidc_config`. */
-  keyPath: string;
-  legacy: boolean;
-  enabled: boolean;
-  idpName?: string;
-  idpBrand?: string;
-  issuer?: string;
-  clientId?: string;
-  clientSecret?: Secret;
-  clientSecretPath?: string;
-  hasClientSecretJwtKey: boolean;
-  clientAuthMethod?: string;
-  discover: boolean;
-  skipVerification: boolean;
-  pkceMethod?: string;
-  scopes: string[];
-  authorizationEndpoint?: string;
-  tokenEndpoint?: string;
-  userinfoEndpoint?: string;
-  jwksUri?: string;
-  userProfileMethod?: string;
-  backchannelLogoutEnabled: boolean;
-  additionalAuthorizationParameters: Record<string, string>;
-  forwardLoginHint?: boolean;
-  hasAttributeRequirements: boolean;
-  hasIdTokenSigningAlgValuesSupported: boolean;
-  enableRegistration?: boolean;
-  userMappingProvider: SynapseUserMappingProvider;
-}
-
-export interface SynapseMasIntegration {
-  enabled: boolean;
-  endpoint: string;
-  secret?: SecretSource;
-  forceHttp2: boolean;
-}
-
-export interface SynapseLegacyMsc3861 {
-  enabled: boolean;
-  issuer?: string;
-  clientId?: string;
-  adminToken?: SecretSource;
-  accountManagementUrl?: string;
-}
+export type { SynapseDatabaseArgs, SynapseDatabaseConfig } from './synapse/database.js';
+export type { SynapseLegacyMsc3861, SynapseMasIntegration } from './synapse/mas-integration.js';
+export { synapseIdpId, type SynapseOidcProvider, type SynapseUserMappingProvider } from './synapse/oidc.js';
 
 export interface ParsedSynapseConfig {
   files: readonly string[];
@@ -136,11 +56,6 @@ export interface ParsedSynapseConfig {
   msc3861?: SynapseLegacyMsc3861;
   appServiceConfigFiles: string[];
 }
-
-const JINJA_MODULES = new Set([
-  'synapse.handlers.oidc.JinjaOidcMappingProvider',
-  'synapse.handlers.oidc_handler.JinjaOidcMappingProvider',
-]);
 
 const TOKEN_LIFETIME_KEYS = ['session_lifetime', 'refresh_token_lifetime', 'nonrefreshable_access_token_lifetime'];
 
@@ -256,65 +171,6 @@ function registrationEnabled(f: Fields, doc: ConfigMap): boolean {
   return disabled === undefined ? false : !disabled;
 }
 
-function databaseConfig(f: Fields, doc: ConfigMap): SynapseDatabaseConfig | undefined {
-  if (doc.database != null && doc.databases != null) {
-    f.problem('databases', 'cannot be set together with `database`; keep one of them');
-    return undefined;
-  }
-  let section: ConfigMap | undefined;
-  let keyPath = 'database';
-  if (doc.databases != null) {
-    const all = f.section(doc, 'databases', 'databases');
-    for (const [label, entry] of Object.entries(all ?? {})) {
-      if (!isMap(entry)) continue;
-      const stores = entry.data_stores;
-      if (stores === undefined || (Array.isArray(stores) && stores.includes('main'))) {
-        section = entry;
-        keyPath = `databases.${label}`;
-        break;
-      }
-    }
-    if (section === undefined) {
-      f.problem('databases', 'no entry holds the `main` data store (its `data_stores` list must include main)');
-      return undefined;
-    }
-  } else {
-    section = f.section(doc, 'database', 'database');
-  }
-  if (section === undefined) {
-    if (doc.database_path != null) return { name: 'sqlite3', args: {}, keyPath };
-    return undefined;
-  }
-  const name = f.string(section, 'name', `${keyPath}.name`) ?? 'sqlite3';
-  const rawArgs = f.section(section, 'args', `${keyPath}.args`);
-  const p = `${keyPath}.args`;
-  const args: SynapseDatabaseArgs = {};
-  const user = f.string(rawArgs, 'user', `${p}.user`);
-  if (user !== undefined) args.user = user;
-  const password = f.string(rawArgs, 'password', `${p}.password`, { secret: true });
-  if (password !== undefined) args.password = Secret.fromString(password);
-  const dbname = f.string(rawArgs, 'dbname', `${p}.dbname`);
-  const database = f.string(rawArgs, 'database', `${p}.database`);
-  if (dbname !== undefined && database !== undefined) {
-    f.problem(`${p}.database`, 'is an alias of `dbname`; set only one of the two');
-  } else if ((dbname ?? database) !== undefined) {
-    args.dbname = (dbname ?? database) as string;
-  }
-  const host = f.string(rawArgs, 'host', `${p}.host`);
-  if (host !== undefined) args.host = host;
-  const port = f.integer(rawArgs, 'port', `${p}.port`, { min: 1, max: 65535 });
-  if (port !== undefined) args.port = port;
-  const sslmode = f.oneOf(rawArgs, 'sslmode', `${p}.sslmode`, LIBPQ_SSLMODES);
-  if (sslmode !== undefined) args.sslmode = sslmode;
-  for (const key of ['sslrootcert', 'sslcert', 'sslkey', 'passfile'] as const) {
-    const v = f.string(rawArgs, key, `${p}.${key}`);
-    if (v !== undefined) args[key] = v;
-  }
-  const timeout = f.integer(rawArgs, 'connect_timeout', `${p}.connect_timeout`, { min: 0 });
-  if (timeout !== undefined) args.connectTimeoutSeconds = timeout;
-  return { name, args, keyPath };
-}
-
 function moduleNames(f: Fields, doc: ConfigMap, key: string): string[] {
   const items = f.list(doc, key, key) ?? [];
   return items.map((item, i) => {
@@ -332,144 +188,4 @@ function passwordProviders(f: Fields, doc: ConfigMap): string[] {
   const ldap = f.section(doc, 'ldap_config', 'ldap_config');
   if (ldap !== undefined && ldap.enabled === true) names.push('ldap_auth_provider.LdapAuthProvider');
   return names;
-}
-
-function oidcProviders(f: Fields, doc: ConfigMap): SynapseOidcProvider[] {
-  const byId = new Map<string, SynapseOidcProvider>();
-  const legacy = f.section(doc, 'oidc_config', 'oidc_config');
-  // Like mas-cli, a legacy block counts when it names an issuer and a client, whatever its
-  // `enabled` says: links it created are still in user_external_ids.
-  if (legacy !== undefined && legacy.issuer != null && legacy.client_id != null) {
-    const provider = oidcProvider(f, legacy, 'oidc_config', true);
-    byId.set(provider.idpId, provider);
-  }
-  const list = f.list(doc, 'oidc_providers', 'oidc_providers') ?? [];
-  list.forEach((entry, i) => {
-    const path = `oidc_providers[${i}]`;
-    if (!isMap(entry)) {
-      f.problem(path, `expected a mapping, found ${describe(entry)}`);
-      return;
-    }
-    const provider = oidcProvider(f, entry, path, false);
-    byId.delete(provider.idpId);
-    byId.set(provider.idpId, provider);
-  });
-  return [...byId.values()];
-}
-
-/**
- * Synapse prefixes a configured `idp_id` with `oidc-` (the bare `oidc` stays as is) and records the
- * result in user_external_ids. This applies to the legacy `oidc_config` block too, which mas-cli
- * gets wrong when that block sets an idp_id; we match what Synapse actually wrote.
- */
-export function synapseIdpId(configured: string | undefined): string {
-  if (configured === undefined || configured === 'oidc') return 'oidc';
-  return `oidc-${configured}`;
-}
-
-function oidcProvider(f: Fields, m: ConfigMap, path: string, legacy: boolean): SynapseOidcProvider {
-  const opt = (key: string): string | undefined => f.string(m, key, `${path}.${key}`);
-  const ump = f.section(m, 'user_mapping_provider', `${path}.user_mapping_provider`);
-  const umpConfig = f.section(ump, 'config', `${path}.user_mapping_provider.config`);
-  const umpPath = `${path}.user_mapping_provider.config`;
-  const module = f.string(ump, 'module', `${path}.user_mapping_provider.module`);
-  const mapping: SynapseUserMappingProvider = {
-    module,
-    isJinja: module === undefined || JINJA_MODULES.has(module),
-    confirmLocalpart: f.bool(umpConfig, 'confirm_localpart', `${umpPath}.confirm_localpart`) ?? false,
-  };
-  const templates = [
-    ['subject_template', 'subjectTemplate'],
-    ['subject_claim', 'subjectClaim'],
-    ['localpart_template', 'localpartTemplate'],
-    ['display_name_template', 'displayNameTemplate'],
-    ['email_template', 'emailTemplate'],
-    ['picture_template', 'pictureTemplate'],
-  ] as const;
-  for (const [key, field] of templates) {
-    const v = f.string(umpConfig, key, `${umpPath}.${key}`);
-    if (v !== undefined) mapping[field] = v;
-  }
-
-  const scopes = f.stringList(m, 'scopes', `${path}.scopes`) ?? ['openid'];
-  const extra = f.section(m, 'additional_authorization_parameters', `${path}.additional_authorization_parameters`) ?? {};
-  const additional: Record<string, string> = {};
-  for (const [k, v] of Object.entries(extra)) {
-    if (typeof v === 'string') additional[k] = v;
-    else f.problem(`${path}.additional_authorization_parameters.${k}`, `expected a string, found ${describe(v)}`);
-  }
-  const configuredId = opt('idp_id');
-  const secret = f.string(m, 'client_secret', `${path}.client_secret`, { secret: true });
-
-  const provider: SynapseOidcProvider = {
-    idpId: synapseIdpId(configuredId),
-    keyPath: path,
-    legacy,
-    enabled: legacy ? m.enabled === true : (f.bool(m, 'enabled', `${path}.enabled`) ?? true),
-    hasClientSecretJwtKey: m.client_secret_jwt_key != null,
-    discover: f.bool(m, 'discover', `${path}.discover`) ?? true,
-    skipVerification: f.bool(m, 'skip_verification', `${path}.skip_verification`) ?? false,
-    scopes,
-    backchannelLogoutEnabled: f.bool(m, 'backchannel_logout_enabled', `${path}.backchannel_logout_enabled`) ?? false,
-    additionalAuthorizationParameters: additional,
-    hasAttributeRequirements: m.attribute_requirements != null,
-    hasIdTokenSigningAlgValuesSupported: m.id_token_signing_alg_values_supported != null,
-    userMappingProvider: mapping,
-  };
-  const strings = [
-    ['idp_name', 'idpName'],
-    ['idp_brand', 'idpBrand'],
-    ['issuer', 'issuer'],
-    ['client_id', 'clientId'],
-    ['client_secret_path', 'clientSecretPath'],
-    ['client_auth_method', 'clientAuthMethod'],
-    ['pkce_method', 'pkceMethod'],
-    ['authorization_endpoint', 'authorizationEndpoint'],
-    ['token_endpoint', 'tokenEndpoint'],
-    ['userinfo_endpoint', 'userinfoEndpoint'],
-    ['jwks_uri', 'jwksUri'],
-    ['user_profile_method', 'userProfileMethod'],
-  ] as const;
-  for (const [key, field] of strings) {
-    const v = opt(key);
-    if (v !== undefined) provider[field] = v;
-  }
-  if (secret !== undefined) provider.clientSecret = Secret.fromString(secret);
-  const hint = f.bool(m, 'forward_login_hint', `${path}.forward_login_hint`);
-  if (hint !== undefined) provider.forwardLoginHint = hint;
-  const reg = f.bool(m, 'enable_registration', `${path}.enable_registration`);
-  if (reg !== undefined) provider.enableRegistration = reg;
-  return provider;
-}
-
-
-function masIntegration(f: Fields, doc: ConfigMap): SynapseMasIntegration | undefined {
-  const m = f.section(doc, 'matrix_authentication_service', 'matrix_authentication_service');
-  if (m === undefined) return undefined;
-  const path = 'matrix_authentication_service';
-  const out: SynapseMasIntegration = {
-    enabled: f.bool(m, 'enabled', `${path}.enabled`) ?? false,
-    endpoint: f.string(m, 'endpoint', `${path}.endpoint`) ?? 'http://localhost:8080',
-    forceHttp2: f.bool(m, 'force_http2', `${path}.force_http2`) ?? false,
-  };
-  const secret = f.secret(m, 'secret', 'secret_path', path);
-  if (secret !== undefined) out.secret = secret;
-  return out;
-}
-
-function legacyMsc3861(f: Fields, doc: ConfigMap): SynapseLegacyMsc3861 | undefined {
-  const experimental = f.section(doc, 'experimental_features', 'experimental_features');
-  const m = f.section(experimental, 'msc3861', 'experimental_features.msc3861');
-  if (m === undefined || Object.keys(m).length === 0) return undefined;
-  const path = 'experimental_features.msc3861';
-  const out: SynapseLegacyMsc3861 = { enabled: f.bool(m, 'enabled', `${path}.enabled`) ?? false };
-  const issuer = f.string(m, 'issuer', `${path}.issuer`);
-  if (issuer !== undefined) out.issuer = issuer;
-  const clientId = f.string(m, 'client_id', `${path}.client_id`);
-  if (clientId !== undefined) out.clientId = clientId;
-  const account = f.string(m, 'account_management_url', `${path}.account_management_url`);
-  if (account !== undefined) out.accountManagementUrl = account;
-  const token = f.secret(m, 'admin_token', 'admin_token_path', path);
-  if (token !== undefined) out.adminToken = token;
-  return out;
 }
