@@ -13,6 +13,9 @@ const PAGE_SIZE = 100;
 
 export type AdminMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
+/** Names a user in the action of a request ("user alice"), given their id. */
+export type UserLabel = (userId: string) => string;
+
 export interface AdminRequest {
   method: AdminMethod;
   /** Path segments below /api/admin/v1/, each percent-encoded here (a username may hold a slash). */

@@ -23,21 +23,17 @@ import type {
   UserRef,
 } from '../model.js';
 import { AdminApiClient } from './admin-client.js';
-import { AdminApiError, incompleteError } from './errors.js';
-import { toEmail, toLink, toProvider, toUser, type ApiResource } from './resources.js';
+import * as emails from './emails.js';
+import * as links from './links.js';
+import { toUser, type ApiResource } from './resources.js';
 import * as tokens from './registration-tokens.js';
+import * as sessions from './sessions.js';
 import { rankBySimilarity, searchPrefixes } from './similar.js';
 import * as listing from './user-list.js';
+import * as users from './users.js';
 import { AdminTokenSource } from './token.js';
 
 const API_PATH = 'api/admin/v1';
-
-/** The session kinds and their collections in the admin API. */
-const SESSION_COLLECTIONS = [
-  ['compat', 'compat-sessions', 'compatibility session'],
-  ['oauth2', 'oauth2-sessions', 'OAuth 2.0 session'],
-  ['browser', 'user-sessions', 'browser session'],
-] as const;
 
 /**
  * The admin API root, ending in /api/admin/v1/: from `adminApiUrl` (a MAS base URL, or the admin API
@@ -123,10 +119,10 @@ class ApiBackend implements ManageBackend {
     return user;
   };
 
-  #label(userId: string): string {
+  #label = (userId: string): string => {
     const name = this.#names.get(userId);
     return name === undefined ? `user ${userId}` : `user ${name}`;
-  }
+  };
 
   async findUsers(refs: readonly UserRef[]): Promise<Map<string, MasUser>> {
     const byId = new Map<string, MasUser | undefined>();
@@ -189,55 +185,12 @@ class ApiBackend implements ManageBackend {
     return listing.listUsers(this.#api, filter, limit);
   }
 
-  async createUsers(users: readonly NewUser[]): Promise<MasUser[]> {
-    const created: MasUser[] = [];
-    for (const u of users) {
-      let user: MasUser | undefined;
-      let step = `creating user ${u.username}`;
-      try {
-        user = await this.#api.one(
-          {
-            method: 'POST',
-            path: ['users'],
-            body: { username: u.username, skip_homeserver_check: u.skipHomeserverCheck, ...(u.displayName !== undefined ? { displayname: u.displayName } : {}) },
-            action: step,
-            hints: { 409: 'Choose another username: MAS has it already (in any letter case), or the homeserver reserves it (an application service namespace, say).' },
-          },
-          this.#user,
-        );
-        if (user === undefined) throw new Error('unreachable: POST /users accepts no error status');
-        if (u.password !== undefined) {
-          step = `setting the password of ${u.username}`;
-          await this.#setPassword(user.id, u.password, u.ignorePasswordComplexity === true, step);
-        }
-        for (const email of u.emails) {
-          step = `adding ${email} to ${u.username}`;
-          await this.#addEmail(user.id, email, step);
-        }
-        for (const link of u.upstream) {
-          step = `linking ${u.username} to subject ${link.subject} of provider ${link.providerId}`;
-          await this.#addLink(user.id, link.providerId, link.subject, step);
-        }
-        if (u.admin) {
-          step = `letting ${u.username} request admin`;
-          await this.#setAdmin(user.id, true, step);
-          user = { ...user, admin: true };
-        }
-        created.push(user);
-      } catch (error) {
-        if (user === undefined && created.length === 0) throw error;
-        throw incompleteError(error, step, user, created, users.length);
-      }
-    }
-    return created;
-  }
-
-  async #setAdmin(userId: string, admin: boolean, action: string): Promise<void> {
-    await this.#api.request({ method: 'POST', path: ['users', userId, 'set-admin'], body: { admin }, action });
+  createUsers(list: readonly NewUser[]): Promise<MasUser[]> {
+    return users.createUsers(this.#api, list, this.#user);
   }
 
   async setAdmin(userIds: readonly string[], admin: boolean): Promise<void> {
-    for (const id of userIds) await this.#setAdmin(id, admin, `${admin ? 'letting' : 'no longer letting'} ${this.#label(id)} request admin`);
+    for (const id of userIds) await users.setAdmin(this.#api, id, admin, `${admin ? 'letting' : 'no longer letting'} ${this.#label(id)} request admin`);
   }
 
   async lock(userIds: readonly string[]): Promise<void> {
@@ -267,142 +220,52 @@ class ApiBackend implements ManageBackend {
     }
   }
 
-  async #setPassword(userId: string, password: Secret, skipCheck: boolean, action: string): Promise<void> {
-    await this.#api.request({
-      method: 'POST',
-      path: ['users', userId, 'set-password'],
-      // The password stays a Secret until the body is serialised.
-      body: { password, skip_password_check: skipCheck },
-      action,
-      hints: {
-        400: 'Choose a stronger password (passwords.minimum_complexity in the MAS config), or pass --ignore-complexity.',
-        403: 'Password login is disabled in the config MAS runs with (passwords.enabled: false).',
-      },
-    });
-  }
-
   async setPassword(userId: string, password: Secret, options: { version?: number; ignoreComplexity: boolean }): Promise<void> {
-    await this.#setPassword(userId, password, options.ignoreComplexity, `setting the password of ${this.#label(userId)}`);
+    await users.setPassword(this.#api, userId, password, options.ignoreComplexity, `setting the password of ${this.#label(userId)}`);
   }
 
   // --- emails ------------------------------------------------------------------------------------
 
-  async findEmails(query: { userIds?: readonly string[]; emails?: readonly string[] }): Promise<MasEmail[]> {
-    const found = new Map<string, MasEmail>();
-    // A 404 is a user that does not exist (any more): it holds no address.
-    for (const id of query.userIds ?? []) {
-      const list = await this.#api.list({ path: ['user-emails'], query: [['filter[user]', id]], action: `listing the addresses of ${this.#label(id)}`, accept: [404] }, toEmail);
-      for (const e of list) found.set(e.id, e);
-    }
-    // MAS compares filter[email] case-insensitively.
-    for (const email of query.emails ?? []) {
-      const list = await this.#api.list({ path: ['user-emails'], query: [['filter[email]', email]], action: `looking up the address ${email}` }, toEmail);
-      for (const e of list) found.set(e.id, e);
-    }
-    return [...found.values()];
-  }
-
-  async #addEmail(userId: string, email: string, action: string): Promise<void> {
-    await this.#api.request({
-      method: 'POST',
-      path: ['user-emails'],
-      body: { user_id: userId, email },
-      action,
-      since: '0.15',
-      hints: { 409: 'MAS allows an address on one user only: remove it from the user who has it first.' },
-    });
+  findEmails(query: { userIds?: readonly string[]; emails?: readonly string[] }): Promise<MasEmail[]> {
+    return emails.findEmails(this.#api, query, this.#label);
   }
 
   async addEmails(items: ReadonlyArray<{ userId: string; email: string }>): Promise<void> {
-    for (const { userId, email } of items) await this.#addEmail(userId, email, `adding ${email} to ${this.#label(userId)}`);
+    for (const { userId, email } of items) await emails.addEmail(this.#api, userId, email, `adding ${email} to ${this.#label(userId)}`);
   }
 
-  async removeEmails(emails: readonly MasEmail[]): Promise<void> {
-    for (const e of emails) {
-      await this.#api.request({ method: 'DELETE', path: ['user-emails', e.id], action: `removing ${e.email} from ${this.#label(e.userId)}`, since: '0.15' });
-    }
+  removeEmails(list: readonly MasEmail[]): Promise<void> {
+    return emails.removeEmails(this.#api, list, this.#label);
   }
 
   // --- upstream links ----------------------------------------------------------------------------
 
-  async listProviders(): Promise<MasUpstreamProvider[]> {
-    return this.#api.list({ path: ['upstream-oauth-providers'], action: 'listing the upstream providers', since: '1.3' }, toProvider);
+  listProviders(): Promise<MasUpstreamProvider[]> {
+    return links.listProviders(this.#api);
   }
 
-  async findLinks(query: { pairs?: ReadonlyArray<{ providerId: string; subject: string }>; userIds?: readonly string[] }): Promise<MasUpstreamLink[]> {
-    const found = new Map<string, MasUpstreamLink>();
-    // A 404 is an unknown provider or user: nothing is linked to it.
-    for (const { providerId, subject } of query.pairs ?? []) {
-      const list = await this.#api.list(
-        { path: ['upstream-oauth-links'], query: [['filter[provider]', providerId], ['filter[subject]', subject]], action: `looking up subject ${subject} of provider ${providerId}`, accept: [404] },
-        toLink,
-      );
-      for (const l of list) found.set(l.id, l);
-    }
-    for (const id of query.userIds ?? []) {
-      const list = await this.#api.list({ path: ['upstream-oauth-links'], query: [['filter[user]', id]], action: `listing the upstream links of ${this.#label(id)}`, accept: [404] }, toLink);
-      for (const l of list) found.set(l.id, l);
-    }
-    return [...found.values()];
-  }
-
-  async #addLink(userId: string, providerId: string, subject: string, action: string): Promise<void> {
-    // MAS attaches an existing link without a user (answering 200) instead of making a second one.
-    await this.#api.request({
-      method: 'POST',
-      path: ['upstream-oauth-links'],
-      body: { user_id: userId, provider_id: providerId, subject },
-      action,
-      since: '0.15',
-      hints: { 409: 'That upstream account is linked to another user already: unlink it there first.' },
-    });
+  findLinks(query: { pairs?: ReadonlyArray<{ providerId: string; subject: string }>; userIds?: readonly string[] }): Promise<MasUpstreamLink[]> {
+    return links.findLinks(this.#api, query, this.#label);
   }
 
   async addLinks(items: ReadonlyArray<{ userId: string; providerId: string; subject: string; orphanLinkId?: string }>): Promise<void> {
     for (const { userId, providerId, subject } of items) {
-      await this.#addLink(userId, providerId, subject, `linking ${this.#label(userId)} to subject ${subject} of provider ${providerId}`);
+      await links.addLink(this.#api, userId, providerId, subject, `linking ${this.#label(userId)} to subject ${subject} of provider ${providerId}`);
     }
   }
 
-  async removeLinks(links: readonly MasUpstreamLink[]): Promise<void> {
-    for (const l of links) {
-      const owner = l.userId === null ? '' : ` from ${this.#label(l.userId)}`;
-      await this.#api.request({ method: 'DELETE', path: ['upstream-oauth-links', l.id], action: `removing the link to subject ${l.subject}${owner}`, since: '0.15' });
-    }
+  removeLinks(list: readonly MasUpstreamLink[]): Promise<void> {
+    return links.removeLinks(this.#api, list, this.#label);
   }
 
   // --- sessions ----------------------------------------------------------------------------------
 
-  async activeSessions(userId: string): Promise<ActiveSessions> {
-    const out: ActiveSessions = { compat: [], oauth2: [], browser: [] };
-    for (const [kind, collection, label] of SESSION_COLLECTIONS) {
-      out[kind] = await this.#api.list(
-        { path: [collection], query: [['filter[user]', userId], ['filter[status]', 'active']], action: `listing the active ${label}s of ${this.#label(userId)}`, accept: [404] },
-        (r) => r.id,
-      );
-    }
-    return out;
+  activeSessions(userId: string): Promise<ActiveSessions> {
+    return sessions.activeSessions(this.#api, userId, this.#label);
   }
 
-  async finishSessions(userId: string, sessions: ActiveSessions): Promise<void> {
-    for (const [kind, collection, label] of SESSION_COLLECTIONS) {
-      for (const id of sessions[kind]) {
-        const r = await this.#api.request({
-          method: 'POST',
-          path: [collection, id, 'finish'],
-          action: `ending the ${label} ${id} of ${this.#label(userId)}`,
-          since: '1.4',
-          accept: [400],
-        });
-        // Finished by someone else since we listed it: what we wanted. Any other 400 is an error.
-        if (r.status === 400 && !/already finished/i.test(r.titles ?? '')) {
-          throw new AdminApiError('MAS_TOOL_ADMIN_API_BAD_REQUEST', `MAS refused ending the ${label} ${id} (400${r.titles !== undefined ? `: ${r.titles}` : ''}).`, {
-            status: 400,
-            ...(r.titles !== undefined ? { titles: r.titles } : {}),
-          });
-        }
-      }
-    }
+  finishSessions(userId: string, active: ActiveSessions): Promise<void> {
+    return sessions.finishSessions(this.#api, userId, active, this.#label);
   }
 
   userSessions(userId: string, options: { includeFinished: boolean }): Promise<MasSession[]> {

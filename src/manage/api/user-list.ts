@@ -2,15 +2,10 @@
 // status and a username substring; addresses have only an exact filter, so a search that should
 // also match part of an address pages through every address (MAS has no substring filter there).
 // Each listed user then costs one request for its addresses and one count per session kind.
-import type { MasSession, MasUser, SessionCounts, SessionKind, UserFilter, UserPage, UserSummary } from '../model.js';
+import type { MasSession, MasUser, SessionCounts, UserFilter, UserPage, UserSummary } from '../model.js';
 import type { AdminApiClient } from './admin-client.js';
 import { toEmail, toSession, toUser, type ApiResource } from './resources.js';
-
-const SESSION_COLLECTIONS: ReadonlyArray<readonly [SessionKind, string]> = [
-  ['compat', 'compat-sessions'],
-  ['oauth2', 'oauth2-sessions'],
-  ['browser', 'user-sessions'],
-];
+import { SESSION_COLLECTIONS } from './sessions.js';
 
 interface Listed {
   user: MasUser;
