@@ -2,8 +2,8 @@
 // actually have, and whether an interrupted syn2mas run left its marks. Read-only.
 import type { Queryable } from './queryable.js';
 
-/** The tables a migration writes, in dependency order. */
-export const MAS_TARGET_TABLES = [
+/** The tables of rows that belong to a user, in dependency order (a staged delta applies them user by user). */
+export const MAS_USER_TABLES = [
   'users',
   'user_passwords',
   'user_emails',
@@ -13,9 +13,25 @@ export const MAS_TARGET_TABLES = [
   'compat_access_tokens',
   'compat_refresh_tokens',
 ] as const;
+export type MasUserTable = (typeof MAS_USER_TABLES)[number];
+
+/** The tables a migration writes, in dependency order: the users' tables, then the server's own rows. */
+export const MAS_TARGET_TABLES = [...MAS_USER_TABLES, 'user_registration_tokens'] as const;
 export type MasTargetTable = (typeof MAS_TARGET_TABLES)[number];
 
-/** The columns mas-tool writes, present in every MAS schema it supports (v0.16.0 onwards). */
+/**
+ * Target tables that MAS gained after v0.16.0, the oldest schema mas-tool supports. When one is
+ * missing, the migration does not write its rows (and says so); every other table is required.
+ * (user_registration_tokens came with migration 20250602212100, between v0.16.0 and v1.0.0.)
+ */
+export const OPTIONAL_TARGET_TABLES: ReadonlySet<MasTargetTable> = new Set(['user_registration_tokens']);
+
+/** The target tables this MAS schema has: all of them, less the optional ones it lacks. */
+export function presentTargetTables(schema: MasSchema): MasTargetTable[] {
+  return MAS_TARGET_TABLES.filter((t) => schema.columns[t] !== undefined || !OPTIONAL_TARGET_TABLES.has(t));
+}
+
+/** The columns mas-tool writes, present in every MAS schema it supports (v0.16.0 onwards) that has the table. */
 export const REQUIRED_COLUMNS: Record<MasTargetTable, readonly string[]> = {
   users: ['user_id', 'username', 'created_at', 'locked_at', 'deactivated_at', 'can_request_admin', 'is_guest'],
   user_passwords: ['user_password_id', 'user_id', 'hashed_password', 'created_at', 'version'],
@@ -35,6 +51,7 @@ export const REQUIRED_COLUMNS: Record<MasTargetTable, readonly string[]> = {
   ],
   compat_access_tokens: ['compat_access_token_id', 'compat_session_id', 'access_token', 'created_at', 'expires_at'],
   compat_refresh_tokens: ['compat_refresh_token_id', 'compat_session_id', 'compat_access_token_id', 'refresh_token', 'created_at'],
+  user_registration_tokens: ['user_registration_token_id', 'token', 'usage_limit', 'times_used', 'created_at', 'expires_at'],
 };
 
 /** Latest migration of the MAS releases we know by name (sqlx `_sqlx_migrations.version`). */

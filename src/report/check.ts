@@ -17,6 +17,7 @@ const ENTITY_LABELS: Record<string, string> = {
   accessTokens: 'access tokens',
   refreshTokens: 'refresh pairs',
   deviceless: 'deviceless tokens',
+  registrationTokens: 'registration tokens',
 };
 
 const n = (x: number): string => x.toLocaleString('en-US');
@@ -48,12 +49,12 @@ function exampleText(e: unknown): string {
 }
 
 export function renderPlan(plan: Record<string, EntityPlanView>, p: Palette): string[] {
-  const lines = [p.bold('Summary'), `  ${'entity'.padEnd(18)}${'migrate'.padStart(12)}  skipped`];
+  const lines = [p.bold('Summary'), `  ${'entity'.padEnd(20)}${'migrate'.padStart(12)}  skipped`];
   for (const [key, e] of Object.entries(plan)) {
     const reasons = Object.entries(e.skipped).filter(([, v]) => v > 0);
     const total = reasons.reduce((a, [, v]) => a + v, 0);
     const why = reasons.length === 0 ? '' : ` (${reasons.map(([r, v]) => `${r.replace(/_/g, ' ')} ${n(v)}`).join(', ')})`;
-    lines.push(`  ${(ENTITY_LABELS[key] ?? key).padEnd(18)}${n(e.migrate).padStart(12)}  ${n(total)}${why}`);
+    lines.push(`  ${(ENTITY_LABELS[key] ?? key).padEnd(20)}${n(e.migrate).padStart(12)}  ${n(total)}${why}`);
   }
   return lines;
 }

@@ -17,6 +17,7 @@ const LABELS: Record<string, string> = {
   deviceless: 'deviceless sessions',
   accessTokens: 'access tokens',
   refreshTokens: 'refresh pairs',
+  registrationTokens: 'registration tokens',
 };
 
 export function renderMigration(r: MigrationReport, p: Palette): string[] {
@@ -61,6 +62,7 @@ const TABLE_LABELS: Record<string, string> = {
   compat_sessions: 'sessions',
   compat_access_tokens: 'access tokens',
   compat_refresh_tokens: 'refresh tokens',
+  user_registration_tokens: 'registration tokens',
 };
 
 /** A refresh of a stage, or the cut-over: what changed since the stage, and what it took. */

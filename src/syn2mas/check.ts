@@ -14,8 +14,10 @@ import { uuidToULID } from 'ulid';
 import { checkConfig, CONFIG_CHECK_CODES } from './checks/config.js';
 import { checkMasDatabase, MAS_DATABASE_CHECK_CODES } from './checks/mas-database.js';
 import { checkProviders, PROVIDER_CHECK_CODES } from './checks/providers.js';
+import { readRegistrationTokenFacts, REGISTRATION_TOKEN_CHECK_CODES, registrationTokenFindings, type RegistrationTokenPlan } from './checks/registration-tokens.js';
 import { checkSynapseData, SYNAPSE_DATA_CHECK_CODES, type SynapseFacts } from './checks/synapse-data.js';
 import type { Syn2masContext } from './context.js';
+import { unlessMigrationRuns } from './migration-lock.js';
 import { readSynapseIdentity } from './stage/record.js';
 import { readStageState, STAGE_CHECK_CODES, stageFindings, type StageState } from './stage/validate.js';
 
@@ -24,6 +26,7 @@ export const ALL_CHECK_CODES: readonly string[] = [
   ...PROVIDER_CHECK_CODES,
   ...MAS_DATABASE_CHECK_CODES,
   ...SYNAPSE_DATA_CHECK_CODES,
+  ...REGISTRATION_TOKEN_CHECK_CODES,
   ...STAGE_CHECK_CODES,
   'I_SUMMARY',
 ];
@@ -86,7 +89,7 @@ export async function runCheck(ctx: Syn2masContext, options: CheckOptions): Prom
 
   // MAS first (a few catalogue queries): whether it holds a stage decides what the Synapse side reads.
   const masSide = await connect(ctx.masDb).then((db) =>
-    readOnly(db, 'reading the MAS database', async (q) => {
+    readOnly(db, 'reading the MAS database', (q) => unlessMigrationRuns(q, async () => {
       const started = performance.now();
       const schema = await inspectMasSchema(q);
       // Counting every staged row takes a while at a million users; the cut-over counts them itself.
@@ -94,7 +97,7 @@ export async function runCheck(ctx: Syn2masContext, options: CheckOptions): Prom
       const findings = await checkMasDatabase(q, schema, { staged: stage !== undefined });
       const providers = schema.leftovers.length === 0 && schema.latestMigration !== null ? await masDatabaseProviders(q) : undefined;
       return { schema, findings, providers, stage, ms: performance.now() - started };
-    }),
+    })),
   );
   const scope = options.cutover === true && masSide.stage !== undefined ? 'cutover' : 'full';
   const synapseSide = await connect(ctx.synapseDb).then((db) =>
@@ -102,9 +105,14 @@ export async function runCheck(ctx: Syn2masContext, options: CheckOptions): Prom
       const data = await checkSynapseData(q, { serverName: ctx.synapse.serverName, scope });
       // Not a Synapse database: the finding says so, and there is no identity to read.
       const notSynapse = data.findings.some((f) => f.code === 'E_SYNAPSE_SCHEMA_MISSING');
-      return { ...data, identity: notSynapse ? undefined : await readSynapseIdentity(q, ctx.synapse.serverName) };
+      return {
+        ...data,
+        identity: notSynapse ? undefined : await readSynapseIdentity(q, ctx.synapse.serverName),
+        registrationTokens: notSynapse ? undefined : await readRegistrationTokenFacts(q),
+      };
     }),
   );
+  const tokens = registrationTokenFindings(synapseSide.registrationTokens ?? { usable: 0, expired: 0, usedUp: 0 }, masSide.schema);
 
   const providers = checkProviders({
     externalIds: synapseSide.facts.externalIds,
@@ -134,8 +142,9 @@ export async function runCheck(ctx: Syn2masContext, options: CheckOptions): Prom
           now: Date.now(),
         })),
     ...synapseSide.findings,
+    ...tokens.findings,
     // The plan counts all of Synapse, which a cut-over does not scan.
-    ...(scope === 'full' ? [summary(synapseSide.facts, providers.skipped)] : []),
+    ...(scope === 'full' ? [summary(synapseSide.facts, providers.skipped, tokens.plan)] : []),
   ];
   const order = { error: 0, warning: 1, info: 2 } as const;
   const findings = all.map((f, i) => ({ f, i })).sort((a, b) => order[a.f.severity] - order[b.f.severity] || a.i - b.i).map((x) => x.f);
@@ -168,8 +177,8 @@ async function masDatabaseProviders(db: Queryable): Promise<Array<{ id: string; 
   return rows.map((r) => ({ id: uuidToULID(r.id), disabled: r.disabled }));
 }
 
-function summary(facts: SynapseFacts, skippedLinks: ReadonlyMap<string, number>): Finding {
-  const plan = structuredClone(facts.plan);
+function summary(facts: SynapseFacts, skippedLinks: ReadonlyMap<string, number>, registrationTokens: RegistrationTokenPlan): Finding {
+  const plan = { ...structuredClone(facts.plan), registrationTokens };
   for (const [provider, rows] of skippedLinks) {
     plan.upstreamLinks.migrate -= rows;
     plan.upstreamLinks.skipped[`unmapped_provider:${provider}`] = rows;
@@ -178,10 +187,12 @@ function summary(facts: SynapseFacts, skippedLinks: ReadonlyMap<string, number>)
   return finding(
     'I_SUMMARY',
     'info',
-    `${plan.users.migrate} users, ${plan.emails.migrate} emails, ${plan.upstreamLinks.migrate} SSO links, ${plan.devices.migrate} devices and ` +
-      `${plan.accessTokens.migrate + plan.refreshTokens.migrate} access tokens (${plan.refreshTokens.migrate} with refresh tokens) would be migrated; ` +
+    `${plan.users.migrate} users, ${plan.emails.migrate} emails, ${plan.upstreamLinks.migrate} SSO links, ${plan.devices.migrate} devices, ` +
+      `${plan.accessTokens.migrate + plan.refreshTokens.migrate} access tokens (${plan.refreshTokens.migrate} with refresh tokens) and ` +
+      `${registrationTokens.migrate} registration tokens would be migrated; ` +
       // Deviceless tokens are a subset of accessTokens: not counted twice.
-      `${skippedTotal(plan.users)} users, ${skippedTotal(plan.devices)} devices and ${skippedTotal(plan.accessTokens) + skippedTotal(plan.refreshTokens)} tokens skipped.`,
+      `${skippedTotal(plan.users)} users, ${skippedTotal(plan.devices)} devices, ${skippedTotal(plan.accessTokens) + skippedTotal(plan.refreshTokens)} tokens ` +
+      `and ${skippedTotal(registrationTokens)} registration tokens skipped.`,
     { details: { plan } },
   );
 }

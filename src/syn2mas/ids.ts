@@ -7,7 +7,7 @@ import { hash, randomBytes } from 'node:crypto';
 
 const MAX_TIME = 2 ** 48 - 1;
 
-export type IdKind = 'user' | 'password' | 'email' | 'link' | 'session' | 'deviceless' | 'access' | 'refresh';
+export type IdKind = 'user' | 'password' | 'email' | 'link' | 'session' | 'deviceless' | 'access' | 'refresh' | 'registrationToken';
 
 export interface IdFactory {
   /** The UUID of a `kind` row with natural key `key`, whose ULID time is `timestampMs`. */

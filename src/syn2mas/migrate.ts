@@ -10,12 +10,12 @@ import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import { relayCopy } from '../db/copy.js';
 import { connect, describeTarget } from '../db/connection.js';
-import { MAS_TARGET_TABLES, type MasSchema } from '../db/mas-schema.js';
+import { presentTargetTables, type MasSchema, type MasTargetTable } from '../db/mas-schema.js';
+import { beginReadSnapshot } from '../db/snapshot.js';
 import { DatabaseError } from '../errors.js';
 import type { Syn2masContext } from './context.js';
 import { buildPhases, emptyEntities, loadPhases, timedPhase, type Entity, type EntityCount, type PhaseReport, type ProgressState, type StreamedCounts } from './phases.js';
 import { openSynapseSnapshot, phaseQueries } from './reader.js';
-import { openStageSnapshot } from './stage/snapshot.js';
 import { fingerprintKindFor, fingerprintQuery, type FingerprintKind } from './stage/fingerprint.js';
 import { countTables, createStageTables, indexStageTables, readSnapshotTime, readSynapseIdentity, STAGE_FORMAT, STAGE_SCHEMA, writeStage, type StageRecord } from './stage/record.js';
 import { beginMasLoad, endMasLoad, rebuildPaused } from './writer.js';
@@ -98,10 +98,11 @@ export async function runMigration(ctx: Syn2masContext, masSchema: MasSchema, op
     const masClient = await connect(ctx.masDb);
     mas = masClient;
     progress.stage = 'setup';
-    if (staging) await openStageSnapshot(synapse);
+    // A stage reads Synapse while it serves: a plain snapshot, no table locks.
+    if (staging) await beginReadSnapshot(synapse, { failure: 'opening a read-only snapshot of the Synapse database' });
     else await openSynapseSnapshot(synapse, { dryRun: options.dryRun });
     const setupStarted = performance.now();
-    const paused = await beginMasLoad(masClient);
+    const paused = await beginMasLoad(masClient, presentTargetTables(masSchema));
     masOpen = true;
     report.phases.push({ name: 'setup', status: 'done', ms: performance.now() - setupStarted });
 
@@ -154,7 +155,7 @@ export async function runMigration(ctx: Syn2masContext, masSchema: MasSchema, op
       timedPhase(report.phases, progress, name, progressText, () => fn(masClient));
     // Fresh statistics for every table written: the summary below, and MAS's first queries once it
     // starts, are planned on real row counts instead of guesses about tables never analyzed.
-    await after('analyze', 'analyzing the MAS tables', (c) => analyzeTargets(c));
+    await after('analyze', 'analyzing the MAS tables', (c) => analyzeTargets(c, presentTargetTables(masSchema)));
     await after('session summary', 'counting the sessions that stay logged in', async (c) => {
       report.sessions = await sessionStats(c, streamed);
     });
@@ -210,9 +211,9 @@ export function finishCounts(report: MigrationReport): void {
   }
 }
 
-async function analyzeTargets(mas: pg.Client): Promise<void> {
+async function analyzeTargets(mas: pg.Client, tables: readonly MasTargetTable[]): Promise<void> {
   try {
-    await mas.query(`ANALYZE ${MAS_TARGET_TABLES.join(', ')}`);
+    await mas.query(`ANALYZE ${tables.join(', ')}`);
   } catch (cause) {
     throw new DatabaseError('analyzing the migrated MAS tables', cause);
   }

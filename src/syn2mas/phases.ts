@@ -14,6 +14,7 @@ import {
   transformDevice,
   transformExternalId,
   transformRefreshPair,
+  transformRegistrationToken,
   transformThreepid,
   transformUser,
   type MasNewCompatSession,
@@ -29,9 +30,24 @@ export type Entity =
   | 'devices'
   | 'deviceless'
   | 'accessTokens'
-  | 'refreshTokens';
+  | 'refreshTokens'
+  | 'registrationTokens';
 
-export const ENTITIES: readonly Entity[] = ['users', 'passwords', 'emails', 'unsupportedThreepids', 'upstreamLinks', 'devices', 'deviceless', 'accessTokens', 'refreshTokens'];
+export const ENTITIES: readonly Entity[] = [
+  'users',
+  'passwords',
+  'emails',
+  'unsupportedThreepids',
+  'upstreamLinks',
+  'devices',
+  'deviceless',
+  'accessTokens',
+  'refreshTokens',
+  'registrationTokens',
+];
+
+/** Why registration tokens are not written into a MAS schema without user_registration_tokens. */
+export const NO_MAS_TABLE = 'no_mas_table';
 
 export interface EntityCount {
   migrated: number;
@@ -68,6 +84,13 @@ export interface Phase {
   where?: string;
   /** MAS line for a migrated row, or a skip reason. */
   map: (row: CopyValue[]) => string | { skip: string };
+  /**
+   * Set when the MAS schema has no table for these rows: nothing is written, and every row the
+   * phase would write is counted as skipped with this reason.
+   */
+  countOnly?: string;
+  /** Rows that belong to no user (registration tokens): a staged delta reloads them in full. */
+  serverWide?: boolean;
 }
 
 /** Figures of the summary that the streams count as they go, instead of querying afterwards. */
@@ -212,6 +235,16 @@ export function buildPhases(settings: PhaseSettings): { phases: Phase[]; encoder
       where: `reason = 'migrate'`,
       map: (r) => encoders.refreshTokens.line(transformRefreshPair(decode.refreshPair(r), ids, now).refreshToken),
     },
+    {
+      name: 'registration tokens',
+      query: 'registrationTokens',
+      encoder: 'registrationTokens',
+      entity: 'registrationTokens',
+      serverWide: true,
+      map: (r) => encoders.registrationTokens.line(transformRegistrationToken(decode.registrationToken(r), ids, now)),
+      // MAS has the table since 0.17 (OPTIONAL_TARGET_TABLES); the check warns before this.
+      ...(settings.masSchema.columns.user_registration_tokens === undefined ? { countOnly: NO_MAS_TABLE } : {}),
+    },
   ];
   return { phases, encoders, streamed };
 }
@@ -262,6 +295,11 @@ export async function loadPhases(o: LoadOptions): Promise<void> {
     const table = o.tableFor?.(target.table) ?? target.table;
     try {
       const query = phase.where === undefined ? o.queries[phase.query] : `SELECT * FROM (${o.queries[phase.query]}) q WHERE ${phase.where}`;
+      if (phase.countOnly !== undefined) {
+        if (counts) await countSkipped(o.synapse, query, phase.countOnly, count);
+        o.phaseReports.push({ name: phase.name, status: 'done', ms: performance.now() - phaseStarted });
+        continue;
+      }
       await copyBetween(
         o.synapse,
         query,
@@ -289,5 +327,14 @@ export async function loadPhases(o: LoadOptions): Promise<void> {
       throw new DatabaseError(`migrating ${phase.name} into ${table}`, cause);
     }
     o.phaseReports.push({ name: phase.name, status: 'done', ms: performance.now() - phaseStarted });
+  }
+}
+
+/** For a phase with no MAS table: its rows counted by reason, those it would write under `reason`. */
+async function countSkipped(synapse: pg.Client, query: string, reason: string, count: EntityCount): Promise<void> {
+  const { rows } = await synapse.query<{ reason: string; n: number }>(`SELECT reason, count(*)::int AS n FROM (${query}) q GROUP BY reason`);
+  for (const r of rows) {
+    const as = r.reason === 'migrate' ? reason : r.reason;
+    count.skipped[as] = (count.skipped[as] ?? 0) + r.n;
   }
 }

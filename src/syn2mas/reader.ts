@@ -3,17 +3,35 @@
 // (synapse-sql.ts, shared with the check) gives it: 'migrate', or why it is skipped. The reader
 // never writes to Synapse.
 import type pg from 'pg';
-import { useBulkPlans } from '../db/bulk-plans.js';
 import type { CopyValue } from '../db/copy.js';
+import { beginReadSnapshot } from '../db/snapshot.js';
 import { DatabaseError } from '../errors.js';
-import { AT_FROM, AT_REASON, DEVICE_FROM, DEVICE_REASON, ownerWhens, REFRESH_FROM, REFRESH_REASON, refreshWith, USER_CLASS } from './synapse-sql.js';
-import type { SynapseAccessToken, SynapseDevice, SynapseExternalId, SynapseRefreshPair, SynapseThreepid, SynapseUser } from './transform.js';
-
-/** Memory per hash table for the migration's reads; see openSynapseSnapshot. */
-export const READ_WORK_MEM = '256MB';
+import { describeHolder, isMasToolSession, synapseLockHeld, type LockHolder } from './migration-lock.js';
+import {
+  AT_FROM,
+  AT_REASON,
+  DEVICE_FROM,
+  DEVICE_REASON,
+  ownerWhens,
+  REFRESH_FROM,
+  REFRESH_REASON,
+  refreshWith,
+  REGISTRATION_TOKEN_FROM,
+  REGISTRATION_TOKEN_REASON,
+  USER_CLASS,
+} from './synapse-sql.js';
+import type {
+  SynapseAccessToken,
+  SynapseDevice,
+  SynapseExternalId,
+  SynapseRefreshPair,
+  SynapseRegistrationToken,
+  SynapseThreepid,
+  SynapseUser,
+} from './transform.js';
 
 /** Locked in this order, as mas-cli does. */
-export const SYNAPSE_TABLES = ['users', 'user_threepids', 'user_external_ids', 'devices', 'access_tokens', 'refresh_tokens'] as const;
+export const SYNAPSE_TABLES = ['users', 'user_threepids', 'user_external_ids', 'devices', 'access_tokens', 'refresh_tokens', 'registration_tokens'] as const;
 
 /**
  * Opens the snapshot every read of the migration shares. A real run locks the tables EXCLUSIVE
@@ -22,27 +40,13 @@ export const SYNAPSE_TABLES = ['users', 'user_threepids', 'user_external_ids', '
  */
 export async function openSynapseSnapshot(client: pg.Client, options: { dryRun: boolean }): Promise<void> {
   const mode = options.dryRun ? 'ACCESS SHARE' : 'EXCLUSIVE';
-  try {
-    await client.query('BEGIN ISOLATION LEVEL SERIALIZABLE READ ONLY DEFERRABLE');
-    for (const table of SYNAPSE_TABLES) await lockTable(client, table, mode);
-    // The reads join users and devices and aggregate tokens per device: with the default 4 MB these
-    // hash tables spill to disk at a million users, which made the token phase 2.5 times slower.
-    // This session only, for the duration of the snapshot.
-    await client.query(`SET LOCAL work_mem = '${READ_WORK_MEM}'`);
-    await useBulkPlans(client);
-  } catch (cause) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    if (cause instanceof DatabaseError) throw cause;
-    throw new DatabaseError('opening a snapshot of the Synapse database', cause);
-  }
-}
-
-/** Who holds a lock on a table, as pg_stat_activity names them. */
-interface LockHolder {
-  pid: number;
-  backend_type: string | null;
-  application_name: string | null;
-  client_addr: string | null;
+  await beginReadSnapshot(client, {
+    serializable: true,
+    lock: async () => {
+      for (const table of SYNAPSE_TABLES) await lockTable(client, table, mode);
+    },
+    failure: 'opening a snapshot of the Synapse database',
+  });
 }
 
 /**
@@ -72,6 +76,7 @@ async function lockTable(client: pg.Client, table: string, mode: string): Promis
       await client.query('RELEASE SAVEPOINT mas_tool_lock');
       return;
     }
+    if (holders.some(isMasToolSession)) throw synapseLockHeld(table, holders);
     const named = holders.map(describeHolder).join('; ');
     throw new DatabaseError(
       `locking the Synapse tables: ${table} is in use${named === '' ? '' : ` by ${named}`}; is Synapse still running?`,
@@ -79,11 +84,6 @@ async function lockTable(client: pg.Client, table: string, mode: string): Promis
       { hint: 'Stop Synapse (and its workers) before migrating, or use --dry-run, which does not need Synapse stopped.' },
     );
   }
-}
-
-function describeHolder(h: LockHolder): string {
-  const app = h.application_name !== null && h.application_name !== '' ? `'${h.application_name}'` : (h.backend_type ?? 'a session');
-  return `${app} (pid ${h.pid}${h.client_addr !== null ? ` from ${h.client_addr}` : ''})`;
 }
 
 // ---- decoding COPY fields ----
@@ -104,6 +104,7 @@ export function textArrayLiteral(values: readonly string[], escapeLiteral: (s: s
  * Builds the phase queries for one server name; COPY takes no parameters, so it is inlined as a
  * literal. With `onlyUsers` (user IDs), every query reads the rows of those users only, and gives
  * them exactly the reasons and values the unrestricted query gives them: a staged migration's delta.
+ * Registration tokens belong to no user: their query is the same either way.
  */
 export function phaseQueries(serverName: string, escapeLiteral: (s: string) => string, onlyUsers?: readonly string[]): Record<PhaseQuery, string> {
   const inline = (sql: string): string => sql.replaceAll('$1::text', `${escapeLiteral(serverName)}::text`);
@@ -158,10 +159,11 @@ export function phaseQueries(serverName: string, escapeLiteral: (s: string) => s
               ${REFRESH_REASON} AS reason
          ${REFRESH_FROM} LEFT JOIN session_ts st ON st.user_id = x.user_id AND st.device_id = x.device_id${where('x.user_id')}`,
     ),
+    registrationTokens: `SELECT t.token, t.uses_allowed, t.completed, t.expiry_time, ${REGISTRATION_TOKEN_REASON} AS reason ${REGISTRATION_TOKEN_FROM}`,
   };
 }
 
-export type PhaseQuery = 'users' | 'threepids' | 'externalIds' | 'devices' | 'devicelessTokens' | 'accessTokens' | 'refreshPairs';
+export type PhaseQuery = 'users' | 'threepids' | 'externalIds' | 'devices' | 'devicelessTokens' | 'accessTokens' | 'refreshPairs' | 'registrationTokens';
 
 /** The reason column is always last. */
 export function reasonOf(row: CopyValue[]): string {
@@ -223,5 +225,11 @@ export const decode = {
     validUntilMs: num(r[7]),
     lastValidated: num(r[8]),
     sessionTs: num(r[9]),
+  }),
+  registrationToken: (r: CopyValue[]): SynapseRegistrationToken => ({
+    token: req(r[0]),
+    usesAllowed: num(r[1]),
+    completed: num(r[2]) ?? 0,
+    expiryTime: num(r[3]),
   }),
 };

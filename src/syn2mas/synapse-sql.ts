@@ -182,3 +182,14 @@ export const DEVICE_REASON = `CASE ${ownerWhens('d.user_id')}
     WHEN u.is_guest <> 0 THEN 'guest_user'
     ELSE 'migrate' END`;
 
+
+// Registration tokens belong to no user. The time they are judged at is the reading transaction's
+// start (now()), so every query of one snapshot agrees, and a cut-over judges them when it runs.
+// Used up counts completed registrations only: a pending one is a registration in progress in
+// Synapse, which cannot finish once MAS takes over, so its use is not spent (Synapse itself counts
+// pending + completed while it serves).
+export const REGISTRATION_TOKEN_FROM = `FROM registration_tokens t`;
+export const REGISTRATION_TOKEN_REASON = `CASE
+    WHEN t.expiry_time < (extract(epoch FROM now()) * 1000)::bigint THEN 'expired'
+    WHEN t.completed >= t.uses_allowed THEN 'used_up'
+    ELSE 'migrate' END`;

@@ -73,6 +73,17 @@ export interface SynapseRefreshPair extends SynapseOwned {
   sessionTs: number | null;
 }
 
+/** A row of Synapse's registration_tokens (no user: tokens belong to the server). */
+export interface SynapseRegistrationToken {
+  token: string;
+  /** NULL: unlimited. */
+  usesAllowed: number | null;
+  /** Registrations completed with it (pending ones are not carried: they cannot finish under MAS). */
+  completed: number;
+  /** Milliseconds; NULL: never expires. */
+  expiryTime: number | null;
+}
+
 // ---- MAS rows ----
 
 export interface MasNewUser {
@@ -141,6 +152,15 @@ export interface MasNewCompatRefreshToken {
   compatAccessTokenId: string;
   refreshToken: string;
   createdAt: number;
+}
+
+export interface MasNewUserRegistrationToken {
+  userRegistrationTokenId: string;
+  token: string;
+  usageLimit: number | null;
+  timesUsed: number;
+  createdAt: number;
+  expiresAt: number | null;
 }
 
 // ---- rules ----
@@ -309,5 +329,20 @@ export function transformRefreshPair(
       refreshToken: row.refreshToken,
       createdAt,
     },
+  };
+}
+
+/**
+ * A registration token that can still be used. Synapse records no creation time: it is the run's
+ * `now`, which a staged migration fixes at its first stage, so every run writes the same row.
+ */
+export function transformRegistrationToken(row: SynapseRegistrationToken, ids: IdFactory, now: number): MasNewUserRegistrationToken {
+  return {
+    userRegistrationTokenId: ids.id('registrationToken', row.token, now),
+    token: row.token,
+    usageLimit: row.usesAllowed,
+    timesUsed: row.completed,
+    createdAt: now,
+    expiresAt: row.expiryTime,
   };
 }

@@ -17,7 +17,8 @@
 //   username; emails by (username, address); other 3PIDs by (username, medium, address); SSO links by
 //   (provider uuid, subject); device sessions by (username, device id); deviceless sessions by
 //   username (a multiset: a user may have several); non-refreshable access tokens by the token;
-//   refresh tokens by the token (with the access token of the pair as a value).
+//   refresh tokens by the token (with the access token of the pair as a value); registration tokens
+//   by the token (verify/registration-tokens.ts: they belong to no user).
 //
 // - Set-wise merge join with flat memory. For each entity both sides are streamed with COPY, sorted
 //   by the natural key with COLLATE "C" (byte order, which is code point order in UTF-8), and merged
@@ -62,6 +63,7 @@ import { Collector, ENTITIES, type Entity } from './verify/findings.js';
 import { compareLinks } from './verify/links.js';
 import { buildReport } from './verify/report.js';
 import { compareDeviceSessions, compareDevicelessSessions } from './verify/sessions.js';
+import { compareRegistrationTokens } from './verify/registration-tokens.js';
 import { masUsage, migrationAbsent, readHorizon } from './verify/state.js';
 import { compareEmails, compareThreepids } from './verify/threepids.js';
 import { compareAccessTokens, compareRefreshTokens } from './verify/tokens.js';
@@ -123,6 +125,8 @@ export async function runVerify(ctx: Syn2masContext, options: VerifyOptions): Pr
     await run('comparing deviceless sessions', 'deviceless sessions', () => compareDevicelessSessions(c));
     await run('comparing access tokens', 'access tokens', () => compareAccessTokens(c));
     await run('comparing refresh tokens', 'refresh tokens', () => compareRefreshTokens(c));
+    // A MAS schema before 0.17 has no table: the migration did not carry them (check warned).
+    if (schema.columns.user_registration_tokens !== undefined) await run('comparing registration tokens', 'registration tokens', () => compareRegistrationTokens(c));
     const usage = await run('counting MAS sessions', 'MAS sessions', () => masUsage(masDb));
 
     await synapse.query('COMMIT');

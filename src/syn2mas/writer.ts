@@ -7,8 +7,9 @@ import type pg from 'pg';
 import { useBulkPlans } from '../db/bulk-plans.js';
 import { copyLine } from '../db/copy.js';
 import { pauseConstraints, restoreObject, type PausedObject } from '../db/constraints.js';
-import { MAS_TARGET_TABLES, emailsNeedConfirmedAt, type MasSchema } from '../db/mas-schema.js';
+import { emailsNeedConfirmedAt, type MasSchema, type MasTargetTable } from '../db/mas-schema.js';
 import { DatabaseError, MasToolError } from '../errors.js';
+import { takeMigrationLock } from './migration-lock.js';
 import { timestamptzText } from './timestamps.js';
 import type {
   MasNewCompatAccessToken,
@@ -19,21 +20,8 @@ import type {
   MasNewUser,
   MasNewUserEmail,
   MasNewUserPassword,
+  MasNewUserRegistrationToken,
 } from './transform.js';
-
-/**
- * mas-cli syn2mas's advisory lock key (sqlx's key for "syn2mas-maswriter"): holding it keeps the two
- * tools, and two runs of either, from migrating into the same database at once.
- */
-export const SYN2MAS_ADVISORY_LOCK = '6584285998412104315';
-
-export class LockHeldError extends MasToolError {
-  constructor() {
-    super('MAS_TOOL_LOCK_HELD', 'Another migration (mas-tool or mas-cli syn2mas) is running against this MAS database.', {
-      hint: 'Wait for it to finish, or stop it; two migrations into one database cannot both succeed.',
-    });
-  }
-}
 
 const iso = (ms: number | null): string | null => (ms === null ? null : timestamptzText(ms));
 
@@ -84,6 +72,11 @@ export function masEncoders(schema: MasSchema) {
       columns: ['compat_refresh_token_id', 'compat_session_id', 'compat_access_token_id', 'refresh_token', 'created_at'],
       line: (t: MasNewCompatRefreshToken) => copyLine([t.compatRefreshTokenId, t.compatSessionId, t.compatAccessTokenId, t.refreshToken, iso(t.createdAt)]),
     },
+    registrationTokens: {
+      table: 'user_registration_tokens',
+      columns: ['user_registration_token_id', 'token', 'usage_limit', 'times_used', 'created_at', 'expires_at'],
+      line: (t: MasNewUserRegistrationToken) => copyLine([t.userRegistrationTokenId, t.token, t.usageLimit, t.timesUsed, iso(t.createdAt), iso(t.expiresAt)]),
+    },
   } as const;
 }
 
@@ -101,18 +94,16 @@ export async function step<T>(what: string, fn: () => Promise<T>): Promise<T> {
 
 /**
  * Opens the load transaction: lock, emptiness, pause. Returns what was paused. On any failure the
- * transaction is rolled back before the error is thrown.
+ * transaction is rolled back before the error is thrown. `tables`: the target tables this MAS
+ * schema has (an older schema lacks some, see presentTargetTables).
  */
-export async function beginMasLoad(client: pg.Client): Promise<PausedObject[]> {
+export async function beginMasLoad(client: pg.Client, tables: readonly MasTargetTable[]): Promise<PausedObject[]> {
   try {
     await step('starting the MAS transaction', () => client.query('BEGIN ISOLATION LEVEL READ COMMITTED'));
-    const { rows } = await step('taking the migration lock on the MAS database', () =>
-      client.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1::bigint) AS locked', [SYN2MAS_ADVISORY_LOCK]),
-    );
-    if (rows[0]?.locked !== true) throw new LockHeldError();
-    await lockTargets(client);
+    await takeMigrationLock(client);
+    await lockTargets(client, tables);
     const counts = await step('checking the MAS tables are empty', () =>
-      client.query<{ t: string }>(MAS_TARGET_TABLES.map((t) => `SELECT '${t}' AS t WHERE EXISTS (SELECT 1 FROM ${t})`).join(' UNION ALL ')),
+      client.query<{ t: string }>(tables.map((t) => `SELECT '${t}' AS t WHERE EXISTS (SELECT 1 FROM ${t})`).join(' UNION ALL ')),
     );
     if (counts.rows.length > 0) {
       throw new MasToolError('MAS_TOOL_MAS_NOT_EMPTY', `The MAS database is not empty: ${counts.rows.map((r) => r.t).join(', ')} have rows.`, {
@@ -127,11 +118,11 @@ export async function beginMasLoad(client: pg.Client): Promise<PausedObject[]> {
     await client.query(`SET LOCAL work_mem = '256MB'`);
     // The summary after the load reads whole tables that have no statistics yet.
     await useBulkPlans(client);
-    const paused = await step('pausing the constraints and indexes of the MAS tables', () => pauseConstraints(client, MAS_TARGET_TABLES));
+    const paused = await step('pausing the constraints and indexes of the MAS tables', () => pauseConstraints(client, tables));
     // The tables hold no visible row, but a rolled-back dry run leaves its rows behind as dead tuples
     // until a vacuum; loading after them and indexing past them doubled the rebuild time. TRUNCATE
     // starts from fresh files, and a rollback restores the old ones.
-    await step('emptying the MAS tables for the load', () => client.query(`TRUNCATE ${MAS_TARGET_TABLES.join(', ')}`));
+    await step('emptying the MAS tables for the load', () => client.query(`TRUNCATE ${tables.join(', ')}`));
     return paused;
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
@@ -139,9 +130,9 @@ export async function beginMasLoad(client: pg.Client): Promise<PausedObject[]> {
   }
 }
 
-async function lockTargets(client: pg.Client): Promise<void> {
+async function lockTargets(client: pg.Client, tables: readonly MasTargetTable[]): Promise<void> {
   try {
-    await client.query(`LOCK TABLE ${MAS_TARGET_TABLES.join(', ')} IN ACCESS EXCLUSIVE MODE NOWAIT`);
+    await client.query(`LOCK TABLE ${tables.join(', ')} IN ACCESS EXCLUSIVE MODE NOWAIT`);
   } catch (cause) {
     throw new DatabaseError('locking the MAS tables: another session is using them; is MAS running?', cause, {
       hint: 'Stop MAS (the server and any worker) during the migration; it cannot use the tables while they are loaded.',

@@ -19,7 +19,9 @@ afterAll(async () => {
   await Promise.all(envs.map((e) => e.drop()));
 });
 
-const SECRETS = ['syt_', 'syr_', '$2b$', SHARED_SECRET, 'oidc-client-secret', 'mas-client-secret'];
+// The registration tokens of the fixture are credentials too: whoever holds one may register.
+const REGISTRATION_TOKENS = ['Fr1endsInv1te-26', 'AllUsedUp.3of3', 'Expired~2020', 'Unl1mited_forever', 'LastSeat-pending', 'ZeroUsesAllowed'];
+const SECRETS = ['syt_', 'syr_', '$2b$', SHARED_SECRET, 'oidc-client-secret', 'mas-client-secret', ...REGISTRATION_TOKENS];
 
 describe('a migration of the fixture homeserver', () => {
   let e: Syn2masEnv;
@@ -146,9 +148,25 @@ describe('a migration of the fixture homeserver', () => {
     expect(rows).toEqual([{ is_synapse_admin: false, tokens: 1 }]);
   });
 
+  it('carries the registration tokens that can still be used, with their limit, uses and expiry, created at the run', async () => {
+    const rows = await q<{ token: string; usage_limit: number | null; times_used: number; expires_at: Date | null; last_used_at: Date | null; revoked_at: Date | null; created: boolean; id_ms_is_created_at: boolean }>(
+      `SELECT token, usage_limit, times_used, expires_at, last_used_at, revoked_at,
+              created_at BETWEEN now() - interval '10 minutes' AND now() AS created,
+              (('x' || substr(replace(user_registration_token_id::text, '-', ''), 1, 12))::bit(48)::bigint = (extract(epoch FROM created_at) * 1000)::bigint) AS id_ms_is_created_at
+         FROM user_registration_tokens ORDER BY token`,
+    );
+    expect(rows).toEqual([
+      { token: 'Fr1endsInv1te-26', usage_limit: 5, times_used: 2, expires_at: new Date(4102444800000), last_used_at: null, revoked_at: null, created: true, id_ms_is_created_at: true },
+      // A pending registration cannot finish once MAS takes over: its use is not spent.
+      { token: 'LastSeat-pending', usage_limit: 1, times_used: 0, expires_at: null, last_used_at: null, revoked_at: null, created: true, id_ms_is_created_at: true },
+      { token: 'Unl1mited_forever', usage_limit: null, times_used: 7, expires_at: null, last_used_at: null, revoked_at: null, created: true, id_ms_is_created_at: true },
+    ]);
+    expect(report.migration.entities.registrationTokens).toEqual({ migrated: 3, skipped: { expired: 1, used_up: 2 } });
+  });
+
   it('reports the same counts as the check plan, with skip reasons', () => {
     const plan = report.findings.find((f) => f.code === 'I_SUMMARY')?.details?.plan as Record<string, { migrate: number; skipped: Record<string, number> }>;
-    for (const key of ['users', 'emails', 'unsupportedThreepids', 'upstreamLinks', 'devices', 'accessTokens', 'refreshTokens', 'deviceless']) {
+    for (const key of ['users', 'emails', 'unsupportedThreepids', 'upstreamLinks', 'devices', 'accessTokens', 'refreshTokens', 'deviceless', 'registrationTokens']) {
       const entity = report.migration.entities[key];
       expect({ key, migrated: entity?.migrated }).toEqual({ key, migrated: plan[key]?.migrate });
       const skipped = Object.fromEntries(Object.entries(plan[key]?.skipped ?? {}).filter(([, n]) => n > 0));

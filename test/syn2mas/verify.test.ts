@@ -20,6 +20,7 @@ const FIXTURE_COUNTS = {
   sessions: 7, // ADEVICE BOBLAPTOP ERINPHONE DAVEDESKTOP FRANKDEVICE GRACEDEVICE + bob's deviceless token
   accessTokens: 5, // non-refreshable: alice, bob, bob deviceless, dave, erin
   refreshTokens: 3, // frank's newer pair, grace's two pairs
+  registrationTokens: 3, // the usable ones: 2 of 5 used, unlimited, one use pending
 } as const;
 
 const envs: Syn2masEnv[] = [];

@@ -5,6 +5,8 @@ import {
   MAS_TARGET_TABLES,
   NEWEST_SUPPORTED_MIGRATION,
   OLDEST_SUPPORTED_MIGRATION,
+  OPTIONAL_TARGET_TABLES,
+  presentTargetTables,
   REQUIRED_COLUMNS,
   type MasSchema,
 } from '../../db/mas-schema.js';
@@ -60,7 +62,7 @@ export async function checkMasDatabase(db: Queryable, schema: MasSchema, options
     ];
   }
   if (options.staged === true) return [];
-  const counts = await countTargetRows(db);
+  const counts = await countTargetRows(db, presentTargetTables(schema));
   const nonEmpty = Object.entries(counts).filter(([, n]) => n > 0);
   if (nonEmpty.length === 0) return [];
   const list = nonEmpty.map(([t, n]) => `${t} (${n >= COUNT_CAP ? `${COUNT_CAP}+ rows` : n === 1 ? "1 row" : `${n} rows`})`).join(', ');
@@ -82,6 +84,8 @@ function unsupportedReasons(schema: MasSchema): string[] {
   if (latest > NEWEST_SUPPORTED_MIGRATION) reasons.push(`latest migration ${latest} is newer than the 1.22 line (${NEWEST_SUPPORTED_MIGRATION})`);
   for (const table of MAS_TARGET_TABLES) {
     const have = schema.columns[table];
+    // An optional table missing is an older MAS: its rows are not carried (registration-tokens.ts warns).
+    if (have === undefined && OPTIONAL_TARGET_TABLES.has(table)) continue;
     if (have === undefined) {
       reasons.push(`table ${table} is missing`);
       continue;
@@ -92,8 +96,8 @@ function unsupportedReasons(schema: MasSchema): string[] {
   return reasons;
 }
 
-async function countTargetRows(db: Queryable): Promise<Record<string, number>> {
-  const parts = MAS_TARGET_TABLES.map((t) => `SELECT '${t}' AS t, (SELECT count(*) FROM (SELECT 1 FROM ${t} LIMIT ${COUNT_CAP}) s)::int AS n`);
+async function countTargetRows(db: Queryable, tables: readonly string[]): Promise<Record<string, number>> {
+  const parts = tables.map((t) => `SELECT '${t}' AS t, (SELECT count(*) FROM (SELECT 1 FROM ${t} LIMIT ${COUNT_CAP}) s)::int AS n`);
   const { rows } = await db.query<{ t: string; n: number }>(parts.join(' UNION ALL '));
   return Object.fromEntries(rows.map((r) => [r.t, r.n]));
 }

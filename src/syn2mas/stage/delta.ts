@@ -18,16 +18,18 @@
 import type pg from 'pg';
 import { relayCopy } from '../../db/copy.js';
 import { connect } from '../../db/connection.js';
-import { MAS_TARGET_TABLES, type MasSchema, type MasTargetTable } from '../../db/mas-schema.js';
+import { MAS_USER_TABLES, presentTargetTables, type MasSchema, type MasTargetTable, type MasUserTable } from '../../db/mas-schema.js';
+import { beginReadSnapshot } from '../../db/snapshot.js';
 import { DatabaseError, MasToolError } from '../../errors.js';
 import type { Syn2masContext } from '../context.js';
 import { buildPhases, emptyEntities, loadPhases, timedPhase, type PhaseReport, type ProgressState } from '../phases.js';
 import { openSynapseSnapshot, phaseQueries } from '../reader.js';
 import { extractLocalpart } from '../transform.js';
-import { LockHeldError, step, SYN2MAS_ADVISORY_LOCK } from '../writer.js';
+import { takeMigrationLock } from '../migration-lock.js';
+import { step } from '../writer.js';
 import { fingerprintQuery } from './fingerprint.js';
 import { countTables, dropStage, readSnapshotTime, readSynapseIdentity, STAGE_SCHEMA, writeStage } from './record.js';
-import { openStageSnapshot } from './snapshot.js';
+import { applyServerRows } from './server-rows.js';
 import { readStageState, stageFindings } from './validate.js';
 
 export interface TableDelta {
@@ -45,7 +47,8 @@ export interface DeltaReport {
   stage: { createdAt: string; previouslyStagedAt: string; stagedAt: string; refreshes: number };
   /** Synapse users compared, and those whose rows changed, appeared or disappeared since the stage. */
   users: { compared: number; changed: number; added: number; removed: number };
-  tables: Record<MasTargetTable, TableDelta>;
+  /** Every target table the MAS schema has (user_registration_tokens only from MAS 0.17 on). */
+  tables: Partial<Record<MasTargetTable, TableDelta>>;
 }
 
 export interface DeltaOptions {
@@ -66,7 +69,7 @@ export interface DeltaOptions {
  */
 const OWNED_BY_USER = 'user_id IN (SELECT user_id FROM pg_temp.stage_affected)';
 const OWNED_BY_SESSION = `compat_session_id IN (SELECT compat_session_id FROM compat_sessions WHERE user_id IN (SELECT user_id FROM pg_temp.stage_affected))`;
-const TABLES: Record<MasTargetTable, { key: readonly string[]; owned: string }> = {
+const TABLES: Record<MasUserTable, { key: readonly string[]; owned: string }> = {
   users: { key: ['user_id'], owned: OWNED_BY_USER },
   user_passwords: { key: ['user_password_id'], owned: OWNED_BY_USER },
   user_emails: { key: ['user_email_id'], owned: OWNED_BY_USER },
@@ -84,7 +87,8 @@ export async function runDelta(ctx: Syn2masContext, masSchema: MasSchema, option
   const batchUsers = options.batchUsers ?? 5000;
   const phaseReports: PhaseReport[] = [];
   const timed = <T>(name: string, what: string, fn: () => Promise<T>): Promise<T> => timedPhase(phaseReports, progress, name, what, () => step(what, fn));
-  const tables = Object.fromEntries(MAS_TARGET_TABLES.map((t) => [t, { inserted: 0, updated: 0, deleted: 0 }])) as Record<MasTargetTable, TableDelta>;
+  const userTables = Object.fromEntries(MAS_USER_TABLES.map((t) => [t, { inserted: 0, updated: 0, deleted: 0 }])) as Record<MasUserTable, TableDelta>;
+  const tables: Partial<Record<MasTargetTable, TableDelta>> = { ...userTables };
 
   const synapse = await connect(ctx.synapseDb);
   let mas: pg.Client | undefined;
@@ -96,14 +100,13 @@ export async function runDelta(ctx: Syn2masContext, masSchema: MasSchema, option
     // The cut-over locks Synapse as a full migration does (it must be stopped); a refresh reads it
     // in a plain snapshot while it serves, as the first stage did.
     if (options.cutover) await openSynapseSnapshot(synapse, { dryRun: options.dryRun });
-    else await openStageSnapshot(synapse);
+    else await beginReadSnapshot(synapse, { failure: 'opening a read-only snapshot of the Synapse database' });
     const state = await timed('setup', 'opening the MAS transaction', async () => {
       await m.query('BEGIN ISOLATION LEVEL READ COMMITTED');
       masOpen = true;
-      const { rows } = await m.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1::bigint) AS locked', [SYN2MAS_ADVISORY_LOCK]);
-      if (rows[0]?.locked !== true) throw new LockHeldError();
+      await takeMigrationLock(m);
       try {
-        await m.query(`LOCK TABLE ${[...MAS_TARGET_TABLES, `${STAGE_SCHEMA}.stage`, `${STAGE_SCHEMA}.users`].join(', ')} IN ACCESS EXCLUSIVE MODE NOWAIT`);
+        await m.query(`LOCK TABLE ${[...presentTargetTables(masSchema), `${STAGE_SCHEMA}.stage`, `${STAGE_SCHEMA}.users`].join(', ')} IN ACCESS EXCLUSIVE MODE NOWAIT`);
       } catch (cause) {
         throw new DatabaseError('locking the staged MAS tables: another session is using them; is MAS running?', cause, {
           hint: 'Stop MAS (the server and any worker): a staged database must not be served before the cut-over.',
@@ -165,7 +168,7 @@ export async function runDelta(ctx: Syn2masContext, masSchema: MasSchema, option
     const columns = {} as Record<MasTargetTable, readonly string[]>;
     for (const e of Object.values(encoders)) columns[e.table] = e.columns;
     await step('preparing the scratch tables', async () => {
-      for (const t of MAS_TARGET_TABLES) await m.query(`CREATE TEMP TABLE mas_tool_new_${t} ON COMMIT DROP AS SELECT ${columns[t].join(', ')} FROM ${t} WITH NO DATA`);
+      for (const t of MAS_USER_TABLES) await m.query(`CREATE TEMP TABLE mas_tool_new_${t} ON COMMIT DROP AS SELECT ${columns[t].join(', ')} FROM ${t} WITH NO DATA`);
       await m.query('CREATE TEMP TABLE stage_affected (user_id uuid PRIMARY KEY) ON COMMIT DROP');
     });
     // The reads below are of a few thousand users at a time, by the indexed user ID columns: index
@@ -186,11 +189,11 @@ export async function runDelta(ctx: Syn2masContext, masSchema: MasSchema, option
       if (rows.length === 0) break;
       const names = rows.map((r) => r.name);
       after = names[names.length - 1] ?? after;
-      await step('emptying the scratch tables', () => m.query(`TRUNCATE ${MAS_TARGET_TABLES.map(scratch).join(', ')}, pg_temp.stage_affected`));
+      await step('emptying the scratch tables', () => m.query(`TRUNCATE ${MAS_USER_TABLES.map(scratch).join(', ')}, pg_temp.stage_affected`));
       await loadPhases({
         synapse,
         mas: m,
-        phases,
+        phases: phases.filter((p) => p.serverWide !== true),
         encoders,
         queries: phaseQueries(ctx.synapse.serverName, (s) => synapse.escapeLiteral(s), names),
         entities,
@@ -209,7 +212,7 @@ export async function runDelta(ctx: Syn2masContext, masSchema: MasSchema, option
         }
       });
       const applyStarted = performance.now();
-      await step('applying the changes of one batch of users', () => applyBatch(m, columns, localparts, tables));
+      await step('applying the changes of one batch of users', () => applyBatch(m, columns, localparts, userTables));
       applyReports.push({ name: 'apply', status: 'done', ms: performance.now() - applyStarted });
     }
     // Each phase and the apply step once, summed over the batches.
@@ -220,6 +223,20 @@ export async function runDelta(ctx: Syn2masContext, masSchema: MasSchema, option
       else seen.ms += r.ms;
     }
     phaseReports.push({ name: 'changed users', status: 'done', ms: performance.now() - loadStarted });
+    // Registration tokens belong to no user: all of them, read again (server-rows.ts).
+    await step('applying the registration tokens', () =>
+      applyServerRows({
+        synapse,
+        mas: m,
+        phases: phases.filter((p) => p.serverWide === true),
+        encoders,
+        queries: phaseQueries(ctx.synapse.serverName, (s) => synapse.escapeLiteral(s)),
+        entities,
+        phaseReports,
+        progress,
+        tables,
+      }),
+    );
 
     await step('dropping the temporary indexes', async () => {
       for (const name of temporaryIndexes) await m.query(`DROP INDEX ${name}`);
@@ -273,7 +290,7 @@ async function indexUnindexedForeignKeys(mas: pg.Client): Promise<string[]> {
         AND NOT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.conrelid
                           AND (i.indkey::int2[])[0:cardinality(c.conkey) - 1] = c.conkey)
       GROUP BY c.oid, c.conrelid ORDER BY 1, 2`,
-    [MAS_TARGET_TABLES],
+    [MAS_USER_TABLES],
   );
   const names: string[] = [];
   for (const [i, r] of rows.entries()) {
@@ -296,11 +313,11 @@ async function indexUnindexedForeignKeys(mas: pg.Client): Promise<string[]> {
  */
 async function applyBatch(
   mas: pg.Client,
-  columns: Record<MasTargetTable, readonly string[]>,
+  columns: Record<MasUserTable, readonly string[]>,
   localparts: readonly string[],
-  tables: Record<MasTargetTable, TableDelta>,
+  tables: Record<MasUserTable, TableDelta>,
 ): Promise<void> {
-  for (const t of MAS_TARGET_TABLES) await mas.query(`ANALYZE ${scratch(t)}`);
+  for (const t of MAS_USER_TABLES) await mas.query(`ANALYZE ${scratch(t)}`);
   // The users of the batch as staged (found by username) and as they are now.
   await mas.query(
     `INSERT INTO pg_temp.stage_affected SELECT user_id FROM users WHERE username = ANY($1::text[])
@@ -308,10 +325,10 @@ async function applyBatch(
     [localparts],
   );
   await mas.query('ANALYZE pg_temp.stage_affected');
-  const keyMatch = (t: MasTargetTable, a: string, b: string): string => TABLES[t].key.map((k) => `${a}.${k} = ${b}.${k}`).join(' AND ');
-  const row = (t: MasTargetTable, alias: string): string => `ROW(${columns[t].map((c) => `${alias}.${c}`).join(', ')})`;
+  const keyMatch = (t: MasUserTable, a: string, b: string): string => TABLES[t].key.map((k) => `${a}.${k} = ${b}.${k}`).join(' AND ');
+  const row = (t: MasUserTable, alias: string): string => `ROW(${columns[t].map((c) => `${alias}.${c}`).join(', ')})`;
   const count = async (sql: string): Promise<number> => (await mas.query(sql)).rowCount ?? 0;
-  const deleteGone = async (t: MasTargetTable): Promise<void> => {
+  const deleteGone = async (t: MasUserTable): Promise<void> => {
     tables[t].deleted += await count(
       `DELETE FROM ${t} x WHERE x.${TABLES[t].owned} AND NOT EXISTS (SELECT 1 FROM ${scratch(t)} n WHERE ${keyMatch(t, 'n', 'x')})`,
     );
@@ -319,14 +336,14 @@ async function applyBatch(
   for (const t of ['compat_refresh_tokens', 'compat_access_tokens', 'upstream_oauth_links', 'user_emails', 'user_passwords', 'user_unsupported_third_party_ids'] as const) {
     await deleteGone(t);
   }
-  for (const t of MAS_TARGET_TABLES) {
+  for (const t of MAS_USER_TABLES) {
     const cols = columns[t].join(', ');
     tables[t].inserted += await count(
       `INSERT INTO ${t} (${cols}) SELECT ${columns[t].map((c) => `n.${c}`).join(', ')} FROM ${scratch(t)} n
         WHERE NOT EXISTS (SELECT 1 FROM ${t} x WHERE ${keyMatch(t, 'x', 'n')})`,
     );
   }
-  for (const t of MAS_TARGET_TABLES) {
+  for (const t of MAS_USER_TABLES) {
     // The key columns are equal by the join: setting them again would make every update a key
     // update, with index entries written anew and foreign keys checked.
     const values = columns[t].filter((c) => !TABLES[t].key.includes(c));

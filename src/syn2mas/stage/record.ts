@@ -73,9 +73,13 @@ export async function dropStage(mas: Queryable): Promise<void> {
   await mas.query(`DROP SCHEMA ${STAGE_SCHEMA} CASCADE`);
 }
 
-/** Rows per MAS table the migration writes (exact: compared with what the stage left). */
+/**
+ * Rows per MAS table the migration writes (exact: compared with what the stage left). A table an
+ * older MAS schema does not have (OPTIONAL_TARGET_TABLES) is left out.
+ */
 export async function countTables(mas: Queryable): Promise<Record<string, number>> {
-  const { rows } = await mas.query<{ t: string; n: number }>(MAS_TARGET_TABLES.map((t) => `SELECT '${t}' AS t, count(*)::int AS n FROM ${t}`).join(' UNION ALL '));
+  const { rows: present } = await mas.query<{ t: string }>(`SELECT t FROM unnest($1::text[]) t WHERE to_regclass(t) IS NOT NULL`, [[...MAS_TARGET_TABLES]]);
+  const { rows } = await mas.query<{ t: string; n: number }>(present.map(({ t }) => `SELECT '${t}' AS t, count(*)::int AS n FROM ${t}`).join(' UNION ALL '));
   return Object.fromEntries(rows.map((r) => [r.t, r.n]));
 }
 

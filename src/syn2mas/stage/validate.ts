@@ -113,7 +113,8 @@ export function stageFindings(input: StageInput): Finding[] {
       }),
     );
   }
-  const changed = Object.entries(tableCounts ?? {}).filter(([t, n]) => record.tableCounts[t] !== n);
+  // A table the stage has no count for held no staged row (a stage made before mas-tool wrote it).
+  const changed = Object.entries(tableCounts ?? {}).filter(([t, n]) => (record.tableCounts[t] ?? 0) !== n);
   if (changed.length > 0 || Object.keys(activity).length > 0) {
     findings.push(
       finding(

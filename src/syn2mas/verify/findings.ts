@@ -14,6 +14,7 @@ export const CODES = {
   E_VERIFY_SESSIONS: 'error',
   E_VERIFY_ACCESS_TOKENS: 'error',
   E_VERIFY_REFRESH_TOKENS: 'error',
+  E_VERIFY_REGISTRATION_TOKENS: 'error',
   I_VERIFY_MAS_IN_USE: 'info',
   I_VERIFY_NEW_USERS: 'info',
   I_VERIFY_USER_STATE_CHANGED: 'info',
@@ -26,13 +27,15 @@ export const CODES = {
   I_VERIFY_FINISHED_SESSIONS: 'info',
   I_VERIFY_NEW_TOKENS: 'info',
   I_VERIFY_CONSUMED_REFRESH_TOKENS: 'info',
+  I_VERIFY_NEW_REGISTRATION_TOKENS: 'info',
+  I_VERIFY_REGISTRATION_TOKENS_CHANGED: 'info',
   I_VERIFY_SUMMARY: 'info',
 } as const satisfies Record<string, Severity>;
 export type Code = keyof typeof CODES;
 
 export const VERIFY_CODES: readonly string[] = Object.keys(CODES);
 
-export const ENTITIES = ['users', 'passwords', 'emails', 'unsupportedThreepids', 'upstreamLinks', 'sessions', 'accessTokens', 'refreshTokens'] as const;
+export const ENTITIES = ['users', 'passwords', 'emails', 'unsupportedThreepids', 'upstreamLinks', 'sessions', 'accessTokens', 'refreshTokens', 'registrationTokens'] as const;
 export type Entity = (typeof ENTITIES)[number];
 export type Kind = 'missing' | 'unexpected' | 'different';
 

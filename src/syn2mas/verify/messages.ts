@@ -46,6 +46,11 @@ export function describe(code: Code, t: Tally): { message: string; fix?: string 
       return { message: `${plural(n, 'access token')} ${verb(n, 'differs', 'differ')} between Synapse and MAS${breakdown(t)}.`, fix: REMIGRATE };
     case 'E_VERIFY_REFRESH_TOKENS':
       return { message: `${plural(n, 'refresh token')} ${verb(n, 'differs', 'differ')} between Synapse and MAS${breakdown(t)}.`, fix: REMIGRATE };
+    case 'E_VERIFY_REGISTRATION_TOKENS':
+      return {
+        message: `${plural(n, 'registration token')} ${verb(n, 'differs', 'differ')} between Synapse and MAS${breakdown(t)}.`,
+        fix: 'Correct them with `mas-tool manage registration-token` (issue, revoke), or migrate again into an empty MAS database.',
+      };
     case 'I_VERIFY_NEW_USERS':
       return { message: `${plural(n, 'user')} ${n === 1 ? 'was' : 'were'} created in MAS after the migration.` };
     case 'I_VERIFY_USER_STATE_CHANGED':
@@ -68,6 +73,10 @@ export function describe(code: Code, t: Tally): { message: string; fix?: string 
       return { message: `${plural(n, 'row')} ${verb(n, 'belongs', 'belong')} to sessions finished in MAS (logged out) since the migration${breakdown(t)}.` };
     case 'I_VERIFY_NEW_TOKENS':
       return { message: `${plural(n, 'token')} ${n === 1 ? 'was' : 'were'} issued by MAS after the migration.` };
+    case 'I_VERIFY_NEW_REGISTRATION_TOKENS':
+      return { message: `${plural(n, 'registration token')} ${n === 1 ? 'was' : 'were'} created in MAS after the migration.` };
+    case 'I_VERIFY_REGISTRATION_TOKENS_CHANGED':
+      return { message: `${plural(n, 'migrated registration token')} ${n === 1 ? 'was' : 'were'} used or revoked in MAS since the migration.` };
     case 'I_VERIFY_CONSUMED_REFRESH_TOKENS':
       return { message: `${plural(n, 'migrated token')} ${n === 1 ? 'was' : 'were'} refreshed in MAS since the migration (refresh token consumed, access token expired).` };
     default:

@@ -17,6 +17,8 @@ const NEW_ACTIVITY: readonly Code[] = [
   'I_VERIFY_FINISHED_SESSIONS',
   'I_VERIFY_NEW_TOKENS',
   'I_VERIFY_CONSUMED_REFRESH_TOKENS',
+  'I_VERIFY_NEW_REGISTRATION_TOKENS',
+  'I_VERIFY_REGISTRATION_TOKENS_CHANGED',
 ];
 
 export function buildReport(c: Comparison, horizon: Horizon, usage: Record<string, number>): Omit<VerifyReport, 'timings'> {
@@ -52,7 +54,7 @@ export function buildReport(c: Comparison, horizon: Horizon, usage: Record<strin
       'I_VERIFY_SUMMARY',
       'info',
       `Compared ${plural(u.expected, 'Synapse user')} with ${plural(u.found, 'MAS user')}, and their passwords, emails, other third-party IDs, SSO links, ` +
-        `sessions and tokens: ${errors.length === 0 ? 'MAS holds what the migration writes' : `${plural(errors.length, 'kind')} of error found`}.`,
+        `sessions, tokens and registration tokens: ${errors.length === 0 ? 'MAS holds what the migration writes' : `${plural(errors.length, 'kind')} of error found`}.`,
       {
         details: {
           counts,

@@ -1,6 +1,6 @@
 // Reads what a run needs besides the comparisons: whether MAS holds a migration, the horizon (when it happened), and MAS session use.
 import type pg from 'pg';
-import { MAS_TARGET_TABLES, type MasSchema } from '../../db/mas-schema.js';
+import { MAS_TARGET_TABLES, OPTIONAL_TARGET_TABLES, type MasSchema } from '../../db/mas-schema.js';
 import { ms, num } from './context.js';
 
 export interface Horizon {
@@ -11,7 +11,7 @@ export interface Horizon {
 
 /** Why there is nothing to verify, or undefined when the MAS database holds a migration. */
 export async function migrationAbsent(mas: pg.Client, schema: MasSchema): Promise<string | undefined> {
-  const absent = MAS_TARGET_TABLES.filter((t) => schema.columns[t] === undefined);
+  const absent = MAS_TARGET_TABLES.filter((t) => schema.columns[t] === undefined && !OPTIONAL_TARGET_TABLES.has(t));
   if (schema.latestMigration === null || absent.length > 0) {
     return `This is not a MAS database with the tables the migration writes${absent.length > 0 ? ` (no ${absent.join(', ')})` : ''}: nothing to verify.`;
   }
