@@ -1,7 +1,7 @@
 // `mas-tool syn2mas ...`: flags, rendering and exit codes. The work is in src/syn2mas/.
 import type { Command } from 'commander';
 import { isValid as isUlid } from 'ulid';
-import { UsageError } from '../errors.js';
+import { MasToolError, UsageError } from '../errors.js';
 import { renderFindings, renderPlan } from '../report/check.js';
 import type { Finding } from '../report/finding.js';
 import { scrubSecrets } from '../secret.js';
@@ -10,6 +10,7 @@ import type { Syn2masContext } from '../syn2mas/context.js';
 import type { ProgressState } from '../syn2mas/migrate.js';
 import type { CliContext } from './main.js';
 import { addMasConfigOption, addSynapseConfigOption, addSynapseDatabaseUriOption, collect } from './options.js';
+import { checkOutputFile, writeOutputFile, type OutputFileOptions } from './output-file.js';
 
 interface CheckFlags {
   config?: string[];
@@ -123,9 +124,13 @@ export function registerSyn2masCommands(program: Command, ctx: CliContext): Comm
   const migrate = addCheckOptions(group.command('migrate').description('migrate Synapse into an empty MAS database, all-or-nothing'))
     .option('--dry-run', 'do the whole migration, constraint checks included, then roll back; Synapse may keep running')
     .option('--stage', 'copy everything while Synapse keeps running (again: bring the stage up to date); a later plain migrate cuts over')
-    .option('--report <file>', 'also write the report as JSON to this file');
-  migrate.action(async (flags: CheckFlags & { dryRun?: boolean; stage?: boolean; report?: string }, cmd: Command) => {
+    .option('--report <file>', 'also write the report as JSON to this file (mode 0600)')
+    .option('--force', 'replace the --report file if it already exists');
+  migrate.action(async (flags: CheckFlags & { dryRun?: boolean; stage?: boolean; report?: string; force?: boolean }, cmd: Command) => {
     const out = ctx.output(cmd);
+    // Before any work: a report that cannot be written must not be found out after the commit.
+    const reportFile = flags.report === undefined ? undefined : { path: flags.report, flag: '--report', force: flags.force === true };
+    if (reportFile !== undefined) checkOutputFile(reportFile.path, reportFile);
     const { runCheck, ALL_CHECK_CODES } = await import('../syn2mas/check.js');
     const { runMigration } = await import('../syn2mas/migrate.js');
     const { startProgress } = await import('../report/progress.js');
@@ -147,7 +152,7 @@ export function registerSyn2masCommands(program: Command, ctx: CliContext): Comm
     if (!out.json) out.print(renderFindings('Warnings', warnings, out.paint, accepted).join('\n'));
     const stage = flags.stage === true;
     if (check.stage !== undefined) {
-      await runStagedDelta(ctx, out, { context, targets, check, dryRun, cutover: !stage, reportPath: flags.report });
+      await runStagedDelta(ctx, out, { context, targets, check, dryRun, cutover: !stage, reportFile });
       return;
     }
     out.note(
@@ -174,7 +179,7 @@ export function registerSyn2masCommands(program: Command, ctx: CliContext): Comm
       stop();
     }
     const document = { ok: true, exitCode: 0, dryRun, targets, findings: check.findings, migration: report };
-    await writeReport(out, flags.report, document);
+    writeReport(out, reportFile, document);
     if (out.json) out.writeJson(document);
     else out.print(renderMigration(report, out.paint).join('\n'));
     ctx.exitCode = 0;
@@ -224,7 +229,7 @@ export function registerSyn2masCommands(program: Command, ctx: CliContext): Comm
 async function runStagedDelta(
   ctx: CliContext,
   out: Output,
-  o: { context: Syn2masContext; targets: unknown; check: CheckReport; dryRun: boolean; cutover: boolean; reportPath: string | undefined },
+  o: { context: Syn2masContext; targets: unknown; check: CheckReport; dryRun: boolean; cutover: boolean; reportFile: ReportFile | undefined },
 ): Promise<void> {
   const { runDelta } = await import('../syn2mas/stage/delta.js');
   const { startProgress } = await import('../report/progress.js');
@@ -249,19 +254,31 @@ async function runStagedDelta(
     stop();
   }
   const document = { ok: true, exitCode: 0, dryRun: o.dryRun, targets: o.targets, findings: o.check.findings, migration: null, delta: report };
-  await writeReport(out, o.reportPath, document);
+  writeReport(out, o.reportFile, document);
   if (out.json) out.writeJson(document);
   else out.print(renderDelta(report, out.paint).join('\n'));
   ctx.exitCode = 0;
 }
 
-/** --report FILE: the JSON document, mode 0600. */
-async function writeReport(out: Output, path: string | undefined, document: unknown): Promise<void> {
-  if (path === undefined) return;
-  const { writeFileSync } = await import('node:fs');
+type ReportFile = OutputFileOptions & { path: string };
+
+/**
+ * --report FILE: the JSON document, mode 0600. Called once the run has succeeded (committed, for a
+ * real run): a report that cannot be written now is a warning, the document goes to stderr instead,
+ * and the exit code stays the run's.
+ */
+function writeReport(out: Output, file: ReportFile | undefined, document: unknown): void {
+  if (file === undefined) return;
   // Scrubbed like everything mas-tool prints, as a second line of defence.
-  writeFileSync(path, `${scrubSecrets(JSON.stringify(document, null, 2))}\n`, { mode: 0o600 });
-  out.note(`Report written to ${path}.`);
+  const text = `${scrubSecrets(JSON.stringify(document, null, 2))}\n`;
+  try {
+    writeOutputFile(file.path, text, file);
+    out.note(`Report written to ${file.path}.`);
+  } catch (error) {
+    if (!(error instanceof MasToolError)) throw error;
+    out.note(`${out.errPaint.yellow('warning:')} ${error.message} The run itself succeeded; the report follows here instead.`);
+    out.note(text.trimEnd());
+  }
 }
 
 function renderCheck(out: Output, findings: readonly Finding[], accepted: ReadonlySet<string>, exitCode: number): void {
