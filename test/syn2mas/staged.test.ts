@@ -1,7 +1,7 @@
 // A staged migration: `migrate --stage` while Synapse runs, Synapse changes, more stages, then the
 // cut-over (`migrate`). The bar is exact: after the cut-over every MAS table holds, row for row and
 // id for id, what a full migration of the final Synapse writes with the stage's id key and time.
-// Each test compares all eight tables with such a full migration made into a database of its own.
+// Each test compares all nine tables with such a full migration made into a database of its own.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -125,6 +125,11 @@ const CHURN = `
   DELETE FROM access_tokens WHERE id = 2;
   -- refresh tokens: grace's client confirmed its rotation, so the old pair is superseded
   UPDATE access_tokens SET used = true WHERE id = 45;
+  -- registration tokens (no user's): one made, one used up, one used again and extended, one deleted
+  INSERT INTO registration_tokens (token, uses_allowed, pending, completed, expiry_time) VALUES ('MadeAfterStage', 2, 0, 0, NULL);
+  UPDATE registration_tokens SET pending = 0, completed = 1 WHERE token = 'LastSeat-pending';
+  UPDATE registration_tokens SET completed = 3, expiry_time = 4133980800000 WHERE token = 'Fr1endsInv1te-26';
+  DELETE FROM registration_tokens WHERE token = 'Unl1mited_forever';
 `;
 
 describe('a staged migration', { timeout: 120_000 }, () => {
@@ -156,8 +161,10 @@ describe('a staged migration', { timeout: 120_000 }, () => {
     expect(delta.users).toMatchObject({ added: 1, removed: 1 });
     expect(delta.users.changed).toBeGreaterThanOrEqual(6);
     // Something of every kind was inserted, updated or deleted, and said so.
-    for (const t of MAS_TARGET_TABLES) expect(Object.values(delta.tables[t]).some((n) => n > 0), t).toBe(true);
+    for (const t of MAS_TARGET_TABLES) expect(Object.values(delta.tables[t] ?? {}).some((n) => n > 0), t).toBe(true);
     expect(delta.tables.users).toEqual({ inserted: 1, updated: 3, deleted: 1 });
+    // The used-up and the deleted token go; the new one comes; the extended one is updated in place.
+    expect(delta.tables.user_registration_tokens).toEqual({ inserted: 1, updated: 1, deleted: 2 });
     // Gone: the stage (the database is now what a full migration leaves).
     expect((await e.mas.client.query(`SELECT to_regnamespace('mas_tool_stage') AS s`)).rows[0]).toEqual({ s: null });
     const verify = await run(['syn2mas', 'verify', '--json', ...e.args('main')]);
@@ -227,6 +234,66 @@ describe('a staged migration', { timeout: 120_000 }, () => {
       expect(refreshed.users.changed + refreshed.users.added + refreshed.users.removed, what).toBe(1);
       expect(await masRows(e.mas.client), what).toEqual(await fullMigration(e, record));
     }
+  });
+
+  it('sees every change of a registration token alone: no user changed, and a refresh equals a full migration', async () => {
+    const e = await env();
+    await stage(e);
+    const record = await stageRecord(e);
+    const { rows: staged } = await e.mas.client.query<{ id: string }>(`SELECT user_registration_token_id::text AS id FROM user_registration_tokens WHERE token = 'Fr1endsInv1te-26'`);
+    const changes: Array<[string, string, { inserted: number; updated: number; deleted: number }]> = [
+      ['a token made', `INSERT INTO registration_tokens (token, uses_allowed, pending, completed, expiry_time) VALUES ('Brand-new', NULL, 0, 0, 4102444800000)`, { inserted: 1, updated: 0, deleted: 0 }],
+      ['a registration completed', `UPDATE registration_tokens SET completed = 3 WHERE token = 'Fr1endsInv1te-26'`, { inserted: 0, updated: 1, deleted: 0 }],
+      ['a registration started (pending is not carried)', `UPDATE registration_tokens SET pending = 2 WHERE token = 'Fr1endsInv1te-26'`, { inserted: 0, updated: 0, deleted: 0 }],
+      ['more uses allowed', `UPDATE registration_tokens SET uses_allowed = 10 WHERE token = 'Fr1endsInv1te-26'`, { inserted: 0, updated: 1, deleted: 0 }],
+      ['an expiry moved', `UPDATE registration_tokens SET expiry_time = 4133980800000 WHERE token = 'Fr1endsInv1te-26'`, { inserted: 0, updated: 1, deleted: 0 }],
+      ['a token used up', `UPDATE registration_tokens SET pending = 0, completed = 1 WHERE token = 'LastSeat-pending'`, { inserted: 0, updated: 0, deleted: 1 }],
+      ['an expired token extended', `UPDATE registration_tokens SET expiry_time = 4102444800000 WHERE token = 'Expired~2020'`, { inserted: 1, updated: 0, deleted: 0 }],
+      ['a token made to expire', `UPDATE registration_tokens SET expiry_time = 1600000000000 WHERE token = 'Brand-new'`, { inserted: 0, updated: 0, deleted: 1 }],
+      ['a token deleted', `DELETE FROM registration_tokens WHERE token = 'Unl1mited_forever'`, { inserted: 0, updated: 0, deleted: 1 }],
+    ];
+    for (const [what, sql, tokens] of changes) {
+      await e.synapse.client.query(sql);
+      const refreshed = (await stage(e)).delta as DeltaReport;
+      expect(refreshed.users, what).toMatchObject({ changed: 0, added: 0, removed: 0 });
+      expect(refreshed.tables.user_registration_tokens, what).toEqual(tokens);
+      expect(await masRows(e.mas.client), what).toEqual(await fullMigration(e, record));
+    }
+    // A token that changed keeps its id: it is made from the token, with the stage's key and time.
+    const { rows: after } = await e.mas.client.query<{ id: string }>(`SELECT user_registration_token_id::text AS id FROM user_registration_tokens WHERE token = 'Fr1endsInv1te-26'`);
+    expect(after).toEqual(staged);
+    await cutover(e);
+    expect(await masRows(e.mas.client)).toEqual(await fullMigration(e, record));
+  });
+
+  it('a registration token issued into a staged database is MAS use: the cut-over refuses (E_STAGE_MAS_IN_USE)', async () => {
+    const e = await env();
+    await stage(e);
+    const issued = await run(['manage', 'registration-token', 'issue', '--via', 'db', '--json', ...e.args('main').slice(0, 2)]);
+    expect(issued.code, issued.stderr).toBe(0);
+    const refused = await run(['syn2mas', 'migrate', '--json', ...e.args('main')]);
+    expect(refused.code).toBe(10);
+    expect((JSON.parse(refused.stdout) as { error: { code: string; message: string } }).error).toMatchObject({
+      code: 'MAS_TOOL_STAGE_MAS_IN_USE',
+      message: expect.stringContaining('user_registration_tokens has 4 rows, the stage left 3'),
+    });
+    // The check (which counts the staged rows unless it is the cut-over's) says so too.
+    const check = await run(['syn2mas', 'check', '--json', ...e.args('main')]);
+    expect((JSON.parse(check.stdout) as { findings: Array<{ code: string }> }).findings.map((f) => f.code)).toContain('E_STAGE_MAS_IN_USE');
+  });
+
+  it('continues a stage recorded before registration tokens were carried: they are added by the next run', async () => {
+    const e = await env();
+    await stage(e);
+    const record = await stageRecord(e);
+    // What such a stage looks like: no token rows, and no count for their table.
+    const { user_registration_tokens: _tokens, ...older } = record.tableCounts;
+    await e.mas.client.query(`DELETE FROM user_registration_tokens`);
+    await e.mas.client.query(`UPDATE mas_tool_stage.stage SET record = $1::jsonb`, [JSON.stringify({ ...record, tableCounts: older })]);
+    const refreshed = (await stage(e)).delta as DeltaReport;
+    expect(refreshed.tables.user_registration_tokens).toEqual({ inserted: 3, updated: 0, deleted: 0 });
+    await cutover(e);
+    expect(await masRows(e.mas.client)).toEqual(await fullMigration(e, record));
   });
 
   it('a row of another server that appears after the stage is skipped by the cut-over, as a full migration skips it', async () => {
