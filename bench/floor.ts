@@ -6,11 +6,11 @@ import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import pgCopy from 'pg-copy-streams';
 import { ulidToUUID } from 'ulid';
-import { useBulkPlans } from '../src/db/bulk-plans.js';
 import { pauseConstraints, restoreObject } from '../src/db/constraints.js';
 import { inspectMasSchema, MAS_TARGET_TABLES } from '../src/db/mas-schema.js';
+import { beginReadSnapshot } from '../src/db/snapshot.js';
 import { masEncoders } from '../src/syn2mas/writer.js';
-import { phaseQueries, READ_WORK_MEM } from '../src/syn2mas/reader.js';
+import { phaseQueries } from '../src/syn2mas/reader.js';
 import { validIpSql } from '../src/syn2mas/synapse-sql.js';
 
 export interface FloorResult {
@@ -90,10 +90,8 @@ export async function measureFloor(synapseUrl: string, masUrl: string, serverNam
         query: migrate('refreshPairs', `md5('r' || rt_id)::uuid, md5(user_id || device_id)::uuid, md5('a' || at_id)::uuid, rt_token, ${ts(`coalesce(last_validated, ${now})`)}`),
       },
     ];
-    await synapse.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    // The same memory the migration's reads get, so that both run the same plans.
-    await synapse.query(`SET LOCAL work_mem = '${READ_WORK_MEM}'`);
-    await useBulkPlans(synapse);
+    // The settings the migration's reads get (without its locks), so that both run the same plans.
+    await beginReadSnapshot(synapse);
     await mas.query('BEGIN');
     // The memory the migration's MAS transaction gets (writer.ts), for the same rebuild plans.
     await mas.query(`SET LOCAL maintenance_work_mem = '256MB'`);

@@ -3,6 +3,7 @@
 // read-only repeatable-read transaction, which takes only ACCESS SHARE locks and cannot write. The
 // admins come through a cursor, a batch at a time, so that restore-admins never holds them all.
 import type { Queryable } from '../db/queryable.js';
+import { beginReadSnapshot } from '../db/snapshot.js';
 import { DatabaseError } from '../errors.js';
 import { isLocal, localpart } from '../syn2mas/synapse-sql.js';
 
@@ -68,7 +69,8 @@ export async function* readSynapseAdminBatches(db: Queryable, serverName: string
   let open = false;
   try {
     try {
-      await db.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      // A few rows: no whole-table settings.
+      await beginReadSnapshot(db, { bulk: false });
       open = true;
       await db.query(`DECLARE mas_tool_synapse_admins NO SCROLL CURSOR FOR ${ADMINS_SQL}`, [serverName]);
     } catch (cause) {

@@ -1,10 +1,11 @@
 // Checks that look inside the MAS database: that it is reachable and has the MAS schema (and which
 // release), that a MAS worker is alive (the worker runs the jobs that provision users in Synapse),
-// and that no job failed for good or waits far too long. Read-only: every query runs in a READ ONLY
-// transaction with a short statement_timeout, on a connection of its own.
+// and that no job failed for good or waits far too long. Read-only: every query runs in one read-only
+// snapshot with a short statement_timeout, on a connection of its own.
 import type pg from 'pg';
 import { connect, describeTarget, type DatabaseTarget } from '../../db/connection.js';
 import { KNOWN_MAS_RELEASES, NEWEST_SUPPORTED_MIGRATION, OLDEST_SUPPORTED_MIGRATION, inspectMasSchema } from '../../db/mas-schema.js';
+import { beginReadSnapshot } from '../../db/snapshot.js';
 import { DatabaseError, MasToolError } from '../../errors.js';
 import { DOCS, type CheckResult, type DoctorCheck, type DoctorContext } from '../check.js';
 
@@ -27,7 +28,7 @@ function failFromError(error: unknown): Outcome {
 }
 
 /**
- * Opens the MAS database, runs `fn` inside a READ ONLY transaction, and always closes the
+ * Opens the MAS database, runs `fn` inside a read-only snapshot, and always closes the
  * connection. Any error (settings, connection, query) becomes a failed result with its message.
  */
 export async function withMasDb(ctx: DoctorContext, what: string, fn: (db: pg.Client, target: DatabaseTarget) => Promise<Outcome>): Promise<Outcome> {
@@ -47,7 +48,7 @@ export async function withMasDb(ctx: DoctorContext, what: string, fn: (db: pg.Cl
     return failFromError(error);
   }
   try {
-    await client.query('BEGIN READ ONLY');
+    await beginReadSnapshot(client, { bulk: false });
     await client.query(`SET LOCAL statement_timeout = ${Math.max(1000, Math.min(Math.round(ctx.timeoutMs), 60_000))}`);
     return await fn(client, target);
   } catch (error) {
