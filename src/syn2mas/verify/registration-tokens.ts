@@ -97,7 +97,7 @@ function compareValues(c: Comparison, e: SynapseRegistrationToken, f: MasToken):
   if (f.expiresAt !== e.expiryTime) errors.push(`expires ${iso(f.expiresAt)} in MAS, ${iso(e.expiryTime)} in Synapse`);
   if (f.timesUsed !== e.completed) {
     const usedInMas = f.timesUsed > e.completed && f.lastUsedAt !== null && f.lastUsedAt > c.horizon;
-    (usedInMas ? later : errors).push(`used ${f.timesUsed} times in MAS${usedInMas ? ` (last ${iso(f.lastUsedAt)})` : ''}, ${e.completed} in Synapse`);
+    (usedInMas ? later : errors).push(`counts ${f.timesUsed} use${f.timesUsed === 1 ? '' : 's'} in MAS${usedInMas ? ` (last ${iso(f.lastUsedAt)})` : ''}, ${e.completed} in Synapse`);
   }
   if (f.revokedAt !== null) (f.revokedAt > c.horizon ? later : errors).push(`revoked in MAS ${iso(f.revokedAt)}`);
   if (errors.length + later.length === 0) return;
