@@ -7,7 +7,7 @@ import pg from 'pg';
 import pgCopy from 'pg-copy-streams';
 import { ulidToUUID } from 'ulid';
 import { pauseConstraints, restoreObject } from '../src/db/constraints.js';
-import { inspectMasSchema, MAS_TARGET_TABLES } from '../src/db/mas-schema.js';
+import { inspectMasSchema, presentTargetTables } from '../src/db/mas-schema.js';
 import { beginReadSnapshot } from '../src/db/snapshot.js';
 import { masEncoders } from '../src/syn2mas/writer.js';
 import { phaseQueries } from '../src/syn2mas/reader.js';
@@ -35,7 +35,8 @@ export async function measureFloor(synapseUrl: string, masUrl: string, serverNam
     const provider = `CASE auth_provider ${[...providers].map(([idp, ulid]) => `WHEN ${synapse.escapeLiteral(idp)} THEN '${ulidToUUID(ulid)}'`).join(' ')} END::uuid`;
     const now = String(Date.now());
     // The same tables and columns the migration's writer fills.
-    const enc = masEncoders(await inspectMasSchema(mas));
+    const schema = await inspectMasSchema(mas);
+    const enc = masEncoders(schema);
     const steps: Array<{ name: string; target: { table: string; columns: readonly string[] }; query: string }> = [
       {
         name: 'users',
@@ -89,6 +90,15 @@ export async function measureFloor(synapseUrl: string, masUrl: string, serverNam
         target: enc.refreshTokens,
         query: migrate('refreshPairs', `md5('r' || rt_id)::uuid, md5(user_id || device_id)::uuid, md5('a' || at_id)::uuid, rt_token, ${ts(`coalesce(last_validated, ${now})`)}`),
       },
+      ...(schema.columns.user_registration_tokens === undefined
+        ? []
+        : [
+            {
+              name: 'registration tokens',
+              target: enc.registrationTokens,
+              query: migrate('registrationTokens', `md5('t' || token)::uuid, token, uses_allowed, completed, ${ts(now)}, ${ts('expiry_time')}`),
+            },
+          ]),
     ];
     // The settings the migration's reads get (without its locks), so that both run the same plans.
     await beginReadSnapshot(synapse);
@@ -96,7 +106,7 @@ export async function measureFloor(synapseUrl: string, masUrl: string, serverNam
     // The memory the migration's MAS transaction gets (writer.ts), for the same rebuild plans.
     await mas.query(`SET LOCAL maintenance_work_mem = '256MB'`);
     await mas.query(`SET LOCAL work_mem = '256MB'`);
-    const paused = await pauseConstraints(mas, MAS_TARGET_TABLES);
+    const paused = await pauseConstraints(mas, presentTargetTables(schema));
     const results: FloorResult['steps'] = [];
     for (const step of steps) {
       const t0 = performance.now();

@@ -32,7 +32,9 @@
 //   CRC-32 checksum on PostgreSQL 18 and later, which has crc32()); 1% of tokens expire;
 //   device IPs: 85% IPv4, 8% IPv6, 3% '-', 2% NULL, 2% not one address;
 //   a few (users / 50,000, at least 2 each) puppet tokens (admin "login as user", deviceless),
-//   deviceless tokens, and tokens whose device row is missing.
+//   deviceless tokens, and tokens whose device row is missing;
+//   registration tokens (users / 5,000, at least 6), every kind in turn: expired, used up, unlimited,
+//   one use pending, no expiry, expiring later.
 // The first 13 users have fixed kinds (admin, locked, guest, deactivated with SSO links, two bridge
 // users, a power user, an SSO-only user of both providers, a phone number, a case-variant email, two
 // emails, a case-colliding and a capitalised username), so that even a few hundred users show every
@@ -42,6 +44,7 @@ import type { GenContext, GenerationStep } from './generate/context.js';
 import { addDeviceSteps } from './generate/devices.js';
 import { pauseKeys } from './generate/paused-keys.js';
 import { letterTables, lit, sqlHelpers } from './generate/random-sql.js';
+import { addRegistrationTokenSteps } from './generate/registration-tokens.js';
 import { addTokenSteps } from './generate/tokens.js';
 import { addUserSteps } from './generate/users.js';
 
@@ -65,9 +68,10 @@ export interface GeneratedCounts {
   devices: number;
   access_tokens: number;
   refresh_tokens: number;
+  registration_tokens: number;
 }
 
-export const GENERATED_TABLES = ['users', 'user_threepids', 'user_external_ids', 'devices', 'access_tokens', 'refresh_tokens'] as const;
+export const GENERATED_TABLES = ['users', 'user_threepids', 'user_external_ids', 'devices', 'access_tokens', 'refresh_tokens', 'registration_tokens'] as const;
 
 export async function generateSynapseData(client: pg.Client, options: GenerateOptions): Promise<GeneratedCounts> {
   const n = options.users;
@@ -99,6 +103,7 @@ export async function generateSynapseData(client: pg.Client, options: GenerateOp
   addUserSteps(ctx);
   addDeviceSteps(ctx);
   addTokenSteps(ctx);
+  addRegistrationTokenSteps(ctx);
 
   const timed = async (label: string, fn: () => Promise<unknown>): Promise<void> => {
     const started = performance.now();
