@@ -7,6 +7,7 @@ import { Output, type Streams } from '../report/output.js';
 import { scrubSecrets } from '../secret.js';
 import { registerConfigCommands } from './config.js';
 import { registerDoctorCommand } from './doctor.js';
+import { handleStopSignals, type SignalProcess } from './interrupt.js';
 import { registerManageCommands } from './manage.js';
 import { globalOptions } from './options.js';
 import { registerSyn2masCommands } from './syn2mas.js';
@@ -54,7 +55,11 @@ export function buildProgram(ctx: CliContext): Command {
   return program;
 }
 
-export async function main(argv: readonly string[], streams: Streams = defaultStreams()): Promise<number> {
+/**
+ * Runs the command line. `signals` is the process when run as the real CLI (bin/mas-tool.js): Ctrl-C,
+ * SIGTERM and SIGHUP then cancel and roll back the database work and exit with 128 + the signal.
+ */
+export async function main(argv: readonly string[], streams: Streams = defaultStreams(), signals?: SignalProcess): Promise<number> {
   let output: Output | undefined;
   const ctx: CliContext = {
     streams,
@@ -67,11 +72,18 @@ export async function main(argv: readonly string[], streams: Streams = defaultSt
   const program = buildProgram(ctx);
   // Decide --json and --debug from argv too, for errors raised before any action runs.
   const early = { json: argv.includes('--json'), debug: argv.includes('--debug'), color: !argv.includes('--no-color') };
+  const stop = signals === undefined ? undefined : handleStopSignals(signals, (e) => renderError(e, output ?? new Output(streams, early)));
   try {
     await program.parseAsync([...argv]);
+    // The signal came as the work was done (a COMMIT cannot be taken back): its result stands.
+    if (stop?.signal !== undefined) (output ?? new Output(streams, early)).note(`${stop.signal} arrived as the command finished; its result above stands.`);
     return ctx.exitCode;
   } catch (error) {
-    return renderError(error, output ?? new Output(streams, early));
+    const code = renderError(stop?.explain(error) ?? error, output ?? new Output(streams, early));
+    stop?.exitIfInterrupted(code);
+    return code;
+  } finally {
+    stop?.dispose();
   }
 }
 

@@ -56,7 +56,9 @@ describe('beginReadSnapshot', () => {
     await db.client.query('LOCK TABLE t IN ACCESS EXCLUSIVE MODE');
     const reader = await other();
     const error = await beginReadSnapshot(reader, {
-      lock: (c) => c.query('LOCK TABLE t IN ACCESS SHARE MODE NOWAIT'),
+      lock: async (c) => {
+        await c.query('LOCK TABLE t IN ACCESS SHARE MODE NOWAIT');
+      },
       failure: 'opening a snapshot of the test database',
     }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DatabaseError);
