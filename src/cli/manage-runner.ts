@@ -10,6 +10,7 @@ import type { ManageBackend } from '../manage/backend.js';
 import type { InputColumns } from '../manage/input-file.js';
 import type { SynapseAdmin } from '../manage/synapse-admins.js';
 import type { ItemResult, ManageResult } from '../manage/model.js';
+import { asInterruption } from '../db/interrupt.js';
 import type { HttpClient, HttpClientOptions } from '../http/client.js';
 import type { Output } from '../report/output.js';
 import { scrubSecrets, type Secret } from '../secret.js';
@@ -28,6 +29,7 @@ interface GroupFlags {
 /** Renders a bulk command's items as they come; one per run (per Output). */
 class StreamedItems implements ItemSink {
   begun = false;
+  changed = 0;
   #first = true;
   constructor(private readonly out: Output) {}
 
@@ -38,6 +40,8 @@ class StreamedItems implements ItemSink {
 
   items(batch: readonly ItemResult[]): void {
     if (batch.length === 0) return;
+    // Items are given once their batch is done: those changed were committed.
+    this.changed += batch.filter((i) => i.status === 'changed').length;
     if (this.out.json) {
       this.out.writeStdout(scrubSecrets(renderers!.jsonItems(batch, this.#first)));
       this.#first = false;
@@ -154,7 +158,9 @@ export async function withManage<T>(ctx: CliContext, cmd: Command, needs: Needs,
     if (mas.matrix.secret !== undefined) m.homeserver = { endpoint: mas.matrix.endpoint, secret: readSecretSource(mas.matrix.secret, 'trim'), http };
     try {
       return await work(m);
-    } catch (error) {
+    } catch (caught) {
+      // Stopped by a signal: that is what to report, with what earlier batches had written.
+      const error = asInterruption(caught, sink.changed > 0 ? `${sink.changed} changed item${sink.changed === 1 ? ' was' : 's were'} written by earlier batches` : undefined);
       if (sink.begun && out.json) sink.abort(error);
       throw error;
     }

@@ -12,6 +12,7 @@ import { finding, type Finding } from '../report/finding.js';
 import type { Secret } from '../secret.js';
 import { uuidToULID } from 'ulid';
 import { checkConfig, CONFIG_CHECK_CODES } from './checks/config.js';
+import { CONNECTION_CHECK_CODES, connectionCheckFindings, readSessionGuard } from './checks/connection-check.js';
 import { checkMasDatabase, MAS_DATABASE_CHECK_CODES } from './checks/mas-database.js';
 import { checkProviders, PROVIDER_CHECK_CODES } from './checks/providers.js';
 import { readRegistrationTokenFacts, REGISTRATION_TOKEN_CHECK_CODES, registrationTokenFindings, type RegistrationTokenPlan } from './checks/registration-tokens.js';
@@ -25,6 +26,7 @@ export const ALL_CHECK_CODES: readonly string[] = [
   ...CONFIG_CHECK_CODES,
   ...PROVIDER_CHECK_CODES,
   ...MAS_DATABASE_CHECK_CODES,
+  ...CONNECTION_CHECK_CODES,
   ...SYNAPSE_DATA_CHECK_CODES,
   ...REGISTRATION_TOKEN_CHECK_CODES,
   ...STAGE_CHECK_CODES,
@@ -96,7 +98,7 @@ export async function runCheck(ctx: Syn2masContext, options: CheckOptions): Prom
       const stage = schema.latestMigration !== null ? await readStageState(q, { countRows: options.cutover !== true }) : undefined;
       const findings = await checkMasDatabase(q, schema, { staged: stage !== undefined });
       const providers = schema.leftovers.length === 0 && schema.latestMigration !== null ? await masDatabaseProviders(q) : undefined;
-      return { schema, findings, providers, stage, ms: performance.now() - started };
+      return { schema, findings, providers, stage, guard: await readSessionGuard(q, 'MAS'), ms: performance.now() - started };
     })),
   );
   const scope = options.cutover === true && masSide.stage !== undefined ? 'cutover' : 'full';
@@ -107,6 +109,7 @@ export async function runCheck(ctx: Syn2masContext, options: CheckOptions): Prom
       const notSynapse = data.findings.some((f) => f.code === 'E_SYNAPSE_SCHEMA_MISSING');
       return {
         ...data,
+        guard: await readSessionGuard(q, 'Synapse'),
         identity: notSynapse ? undefined : await readSynapseIdentity(q, ctx.synapse.serverName),
         registrationTokens: notSynapse ? undefined : await readRegistrationTokenFacts(q),
       };
@@ -131,6 +134,7 @@ export async function runCheck(ctx: Syn2masContext, options: CheckOptions): Prom
     }),
     ...providers.findings,
     ...masSide.findings,
+    ...connectionCheckFindings([masSide.guard, synapseSide.guard]),
     ...(masSide.stage === undefined || synapseSide.identity === undefined
       ? []
       : stageFindings({
