@@ -4,7 +4,7 @@ import { readFileSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { ConfigError, UsageError } from '../errors.js';
 import { scrubSecrets } from '../secret.js';
-import { EXIT, type CliContext } from './main.js';
+import { EXIT, type CliContext } from './context.js';
 import { addMasConfigOption, addSynapseConfigOption } from './options.js';
 import { checkOutputFile, writeOutputFile } from './output-file.js';
 

@@ -1,7 +1,7 @@
 // `mas-tool doctor`: flags, rendering and exit codes. The checks are in src/doctor/.
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
-import type { CliContext } from './main.js';
+import type { CliContext } from './context.js';
 import { addMasConfigOption, addSynapseConfigOption, collect } from './options.js';
 
 interface DoctorFlags {

@@ -6,31 +6,13 @@ import { ExitError, MasToolError } from '../errors.js';
 import { Output, type Streams } from '../report/output.js';
 import { scrubSecrets } from '../secret.js';
 import { registerConfigCommands } from './config.js';
+import { EXIT, type CliContext } from './context.js';
 import { registerDoctorCommand } from './doctor.js';
 import { handleStopSignals, type SignalProcess } from './interrupt.js';
 import { registerManageCommands } from './manage.js';
 import { globalOptions } from './options.js';
 import { registerSyn2masCommands } from './syn2mas.js';
 import { VERSION } from './version.js';
-
-export const EXIT = {
-  ok: 0,
-  /** The command could not run: bad config, unreachable database, unexpected failure. */
-  failure: 1,
-  /** Command-line usage mistake, or a command not available in this version. */
-  usage: 2,
-  /** Findings of severity error. */
-  errors: 10,
-  /** Warnings only (not accepted). */
-  warnings: 11,
-} as const;
-
-/** Shared by command actions: where to write, and the exit code the action chose. */
-export interface CliContext {
-  streams: Streams;
-  output(cmd: Command): Output;
-  exitCode: number;
-}
 
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command('mas-tool')

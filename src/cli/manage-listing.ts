@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import type { RegistrationTokenState, UserFilter } from '../manage/model.js';
 import { Secret } from '../secret.js';
-import type { CliContext } from './main.js';
+import type { CliContext } from './context.js';
 import { finish, loadRenderers, manageAction, withManage } from './manage-runner.js';
 
 interface ListUsersFlags {

@@ -9,7 +9,7 @@ import type { ManageContext } from '../manage/commands/context.js';
 import type { DatabaseOnlyBackend } from '../manage/backend.js';
 import type { ManageResult } from '../manage/model.js';
 import type { Secret } from '../secret.js';
-import type { CliContext } from './main.js';
+import type { CliContext } from './context.js';
 import { addMasConfigOption, addSynapseConfigOption, addSynapseDatabaseUriOption, collect } from './options.js';
 import { registerListingCommands } from './manage-listing.js';
 import { fileInput, finish, loadRenderers, manageAction, readPassword, readSynapse, truthy, usersFrom, withManage, withSynapseAdmins, type Needs, type SynapseFlags } from './manage-runner.js';

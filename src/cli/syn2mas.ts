@@ -8,7 +8,7 @@ import { scrubSecrets } from '../secret.js';
 import type { CheckReport } from '../syn2mas/check.js';
 import type { Syn2masContext } from '../syn2mas/context.js';
 import type { ProgressState } from '../syn2mas/migrate.js';
-import type { CliContext } from './main.js';
+import type { CliContext } from './context.js';
 import { addMasConfigOption, addSynapseConfigOption, addSynapseDatabaseUriOption, collect } from './options.js';
 import { checkOutputFile, writeOutputFile, type OutputFileOptions } from './output-file.js';
 
