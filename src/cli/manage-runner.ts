@@ -14,8 +14,7 @@ import { asInterruption } from '../db/interrupt.js';
 import type { HttpClient, HttpClientOptions } from '../http/client.js';
 import type { Output } from '../report/output.js';
 import { scrubSecrets, type Secret } from '../secret.js';
-import type { CliContext } from './main.js';
-import { EXIT } from './main.js';
+import { EXIT, type CliContext } from './context.js';
 
 interface GroupFlags {
   config?: string[];

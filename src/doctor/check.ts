@@ -74,11 +74,3 @@ export const DOCS = {
   wellKnown: 'https://spec.matrix.org/latest/client-server-api/#well-known-uris',
   general: 'https://element-hq.github.io/matrix-authentication-service/setup/general.html',
 } as const;
-
-/** Joins an absolute path onto a base URL, keeping any path prefix the base has. */
-export function joinUrl(base: string, path: string): string {
-  const url = new URL(base);
-  url.pathname = `${url.pathname.replace(/\/+$/, '')}/${path.replace(/^\/+/, '')}`;
-  url.search = '';
-  return url.toString();
-}

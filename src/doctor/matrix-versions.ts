@@ -4,7 +4,7 @@
 // enough: a web server's default page ("Welcome to nginx!") answers 2xx to every path, and every
 // later check would then read its HTML as if Synapse had said it.
 import { isFailure, type HttpClient, type HttpFailureKind } from '../http/client.js';
-import { joinUrl } from './check.js';
+import { joinUrl } from '../http/url.js';
 
 export interface VersionsProbe {
   /** The URL asked. */

@@ -5,6 +5,7 @@ import * as oidc from 'openid-client';
 import type { MasListener } from '../../config/mas.js';
 import { readSecretSource } from '../../config/secret-source.js';
 import { isFailure, type HttpResult } from '../../http/client.js';
+import { joinUrl } from '../../http/url.js';
 import {
   ADMIN_API_DOCS,
   ADMIN_SCOPE,
@@ -16,7 +17,7 @@ import {
   fetchThrough,
 } from '../../http/openid.js';
 import { rememberSecret } from '../../secret.js';
-import { DOCS, joinUrl, type DoctorCheck } from '../check.js';
+import { DOCS, type DoctorCheck } from '../check.js';
 
 /** The first Synapse release with the stable `matrix_authentication_service` section. */
 const STABLE_MAS_SYNAPSE: readonly [number, number] = [1, 136];

@@ -9,7 +9,8 @@
 import { isFailure } from '../../http/client.js';
 import { whyNoBase } from '../client-discovery.js';
 import { probeVersions, versionRange } from '../matrix-versions.js';
-import { DOCS, joinUrl, type DoctorCheck } from '../check.js';
+import { joinUrl } from '../../http/url.js';
+import { DOCS, type DoctorCheck } from '../check.js';
 import { baseSource, routingBase } from './client-base.js';
 import { BOGUS_TOKEN, exampleWellKnown } from './shared.js';
 

@@ -2,7 +2,8 @@
 // redirect, logout, logout/all, refresh), probed on the client base URL only (see client-base.ts),
 // with ready nginx and Caddy rules when one reaches Synapse.
 import { isFailure, type HttpResult } from '../../http/client.js';
-import { DOCS, joinUrl, type DoctorCheck, type DoctorContext } from '../check.js';
+import { joinUrl } from '../../http/url.js';
+import { DOCS, type DoctorCheck, type DoctorContext } from '../check.js';
 import { baseSource, routingBase } from './client-base.js';
 import { BOGUS_TOKEN, errcode, isObject, ok, parseJson, type Result } from './shared.js';
 

@@ -3,7 +3,8 @@
 // clients can use (HTTPS, never MAS's default public base http://[::]:8080/).
 import { allowInsecureRequests, customFetch, discovery, type CustomFetch } from 'openid-client';
 import { isFailure, type HttpResult } from '../../http/client.js';
-import { DOCS, joinUrl, type DoctorCheck, type DoctorContext } from '../check.js';
+import { joinUrl } from '../../http/url.js';
+import { DOCS, type DoctorCheck, type DoctorContext } from '../check.js';
 import { fixes, isObject, issuers, parseJson, SKIP_NO_ISSUER, worst, type Problem, type Result } from './shared.js';
 
 const MAS_DEFAULT_PUBLIC_BASE = 'http://[::]:8080/';

@@ -6,7 +6,8 @@
 // the legacy routes, these are Synapse's own answers, the same on any of its listeners, so the
 // issuer comparison still means something there; what it cannot show is the reverse proxy.
 import { isFailure } from '../../http/client.js';
-import { DOCS, joinUrl, type DoctorCheck, type DoctorContext } from '../check.js';
+import { joinUrl } from '../../http/url.js';
+import { DOCS, type DoctorCheck, type DoctorContext } from '../check.js';
 import { baseSource } from './client-base.js';
 import { isObject, issuers, ok, parseJson, SKIP_NO_ISSUER, type Result } from './shared.js';
 
