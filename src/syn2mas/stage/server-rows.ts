@@ -4,24 +4,12 @@
 // them again, with the migration's own phase, into a scratch table, and apply the difference to the
 // staged table by primary key: insert what is new, update what differs, delete what is gone. The
 // id of a token is its token under the stage's key and time, so an unchanged token keeps its row.
-import type pg from 'pg';
 import type { MasTargetTable } from '../../db/mas-schema.js';
-import { loadPhases, type Entity, type EntityCount, type Phase, type PhaseReport, type ProgressState } from '../phases.js';
-import type { PhaseQuery } from '../reader.js';
-import type { MasEncoders } from '../writer.js';
+import { loadPhases, type LoadOptions } from '../phases.js';
 import type { TableDelta } from './delta.js';
 
-export interface ServerRowsOptions {
-  synapse: pg.Client;
-  mas: pg.Client;
-  /** The phases with `serverWide`; those with `countOnly` (no MAS table) are only counted. */
-  phases: readonly Phase[];
-  encoders: MasEncoders;
-  queries: Record<PhaseQuery, string>;
-  entities: Record<Entity, EntityCount>;
-  phaseReports: PhaseReport[];
-  progress: ProgressState;
-  /** The delta's report per table, added to. */
+/** The load's options (its phases: those with `serverWide`; with `countOnly` they are only counted), and the delta's report per table, added to. */
+export interface ServerRowsOptions extends Omit<LoadOptions, 'tableFor' | 'totals'> {
   tables: Partial<Record<MasTargetTable, TableDelta>>;
 }
 
@@ -35,8 +23,8 @@ export async function applyServerRows(o: ServerRowsOptions): Promise<void> {
   for (const target of written) {
     await o.mas.query(`CREATE TEMP TABLE mas_tool_all_${target.table} ON COMMIT DROP AS SELECT ${target.columns.join(', ')} FROM ${target.table} WITH NO DATA`);
   }
-  const { synapse, mas, phases, encoders, queries, entities, phaseReports, progress } = o;
-  await loadPhases({ synapse, mas, phases, encoders, queries, entities, phaseReports, progress, tableFor: scratch });
+  const { tables: _report, ...load } = o;
+  await loadPhases({ ...load, tableFor: scratch });
   o.progress.stage = 'finish';
   o.progress.phase = 'applying the changes of the server-wide rows';
   for (const target of written) {
