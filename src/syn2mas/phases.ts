@@ -99,6 +99,13 @@ export interface StreamedCounts {
   activeUsers: number;
   /** compat_sessions rows written (device and deviceless sessions). */
   sessions: number;
+  /** Sessions written with a working token: deviceless ones, and devices with a token carried over. */
+  withTokens: number;
+  /**
+   * The MAS user of each device session written without any token (usually a few percent of the
+   * devices): with these, the summary counts who keeps a session without joining sessions to tokens.
+   */
+  tokenlessSessionUsers: string[];
   adminSessions: number;
   /** Device IPs that were not a single address and were written as NULL. */
   invalidIps: number;
@@ -122,7 +129,7 @@ export function buildPhases(settings: PhaseSettings): { phases: Phase[]; encoder
   const ids = createIdFactory(settings.idSecret);
   const encoders = masEncoders(settings.masSchema);
   const providerUuids = new Map([...settings.providerMapping].map(([idp, ulid]) => [idp, ulidToUUID(ulid)]));
-  const streamed: StreamedCounts = { activeUsers: 0, sessions: 0, adminSessions: 0, invalidIps: 0 };
+  const streamed: StreamedCounts = { activeUsers: 0, sessions: 0, withTokens: 0, tokenlessSessionUsers: [], adminSessions: 0, invalidIps: 0 };
   const session = (s: MasNewCompatSession): string => {
     streamed.sessions++;
     if (s.isSynapseAdmin) streamed.adminSessions++;
@@ -197,6 +204,8 @@ export function buildPhases(settings: PhaseSettings): { phases: Phase[]; encoder
       map: (r) => {
         const { session: s, invalidIp } = transformDevice(decode.device(r), ids, now);
         if (invalidIp) streamed.invalidIps++;
+        if (decode.deviceHasToken(r)) streamed.withTokens++;
+        else streamed.tokenlessSessionUsers.push(s.userId);
         return session(s);
       },
     },
@@ -209,7 +218,10 @@ export function buildPhases(settings: PhaseSettings): { phases: Phase[]; encoder
       entity: 'deviceless',
       map: (r) => {
         const { session: s } = transformAccessToken(decode.accessToken(r), ids, now);
-        return s === undefined ? { skip: 'has_device' } : session(s);
+        if (s === undefined) return { skip: 'has_device' };
+        // Its token is written by the access token phase, with the same classification.
+        streamed.withTokens++;
+        return session(s);
       },
     },
     {
