@@ -76,6 +76,22 @@ describe('MAS database checks', () => {
     expect(findings[0]?.fix).toContain('mas-tool syn2mas verify');
   });
 
+  it('E_MAS_NOT_EMPTY: a registration token issued before migrating counts too (the migration writes that table)', async () => {
+    const db = await fresh('mas');
+    await db.client.query(`INSERT INTO user_registration_tokens (user_registration_token_id, token, usage_limit, created_at) VALUES (gen_random_uuid(), 'early-invite', 1, now())`);
+    const { findings } = await run(db);
+    expect(findings.map((f) => [f.code, f.message])).toEqual([['E_MAS_NOT_EMPTY', 'The MAS database is not empty: user_registration_tokens (1 row).']]);
+  });
+
+  it('passes a MAS schema from before registration tokens (v0.16.0): that table is optional', async () => {
+    const db = await fresh('mas-pre-1.10');
+    await db.client.query(`DROP TABLE user_registration_tokens CASCADE; DELETE FROM _sqlx_migrations WHERE version > 20250425113717`);
+    const { schema, findings } = await run(db);
+    expect(findings).toEqual([]);
+    expect(schema.release).toBe('v0.16.0');
+    expect(schema.columns.user_registration_tokens).toBeUndefined();
+  });
+
   it('E_MAS_MIGRATION_IN_PROGRESS: tables left by an interrupted run of the real tool', async () => {
     const db = await fresh('mas');
     await db.client.query(`
