@@ -2,6 +2,7 @@
 // the class, since two installed copies of the package do not share classes), a message that says
 // what is wrong, and where possible a hint that says how to fix it. The CLI turns them into one line
 // on stderr, or one JSON document, and an exit code; nothing here prints.
+import { scrubSecrets } from './secret.js';
 
 export interface ErrorJson {
   code: string;
@@ -99,9 +100,10 @@ export class DatabaseError extends MasToolError {
 
   constructor(action: string, cause: unknown, options: { hint?: string } = {}) {
     const pg = pgFields(cause);
-    const lines = [`Failed while ${action}: ${pg.message}`];
-    if (pg.detail) lines.push(`  detail: ${pg.detail}`);
-    if (pg.hint) lines.push(`  hint from PostgreSQL: ${pg.hint}`);
+    // PostgreSQL's and the driver's words may quote a value (a password in a connection string).
+    const lines = [`Failed while ${action}: ${scrubSecrets(pg.message)}`];
+    if (pg.detail) lines.push(`  detail: ${scrubSecrets(pg.detail)}`);
+    if (pg.hint) lines.push(`  hint from PostgreSQL: ${scrubSecrets(pg.hint)}`);
     super('MAS_TOOL_DATABASE', lines.join('\n'), {
       cause,
       hint: options.hint ?? hintForPgError(pg.code, pg.message),

@@ -3,7 +3,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { ConfigError, UsageError } from '../errors.js';
-import { scrubSecrets } from '../secret.js';
+import { scrubStrongSecrets } from '../secret.js';
 import { EXIT, type CliContext } from './context.js';
 import { addMasConfigOption, addSynapseConfigOption } from './options.js';
 import { checkOutputFile, writeOutputFile } from './output-file.js';
@@ -109,7 +109,7 @@ export function registerConfigCommands(program: Command, ctx: CliContext): void 
       out.note(flags.block ? `Wrote the block to ${flags.output}.` : `Wrote the patch to ${flags.output}; apply it with \`patch -p0 < ${flags.output}\` (it holds the lines with secrets as they are).`);
     } else if (!out.json) {
       // Already masked; scrubbed as well, as everything mas-tool prints.
-      out.writeStdout(scrubSecrets(shown));
+      out.writeStdout(scrubStrongSecrets(shown));
     }
     if (!flags.block && plan.changes.length === 0) out.note('homeserver.yaml needs no change.');
     out.findings(findings);

@@ -91,8 +91,8 @@ function renderError(error: unknown, out: Output): number {
     if (out.debug) out.note(debugTrace(error));
     return error.exitCode;
   }
-  // Anything else is a bug in mas-tool, not a user mistake.
-  const message = error instanceof Error ? error.message : String(error);
+  // Anything else is a bug in mas-tool, not a user mistake; its text came from outside.
+  const message = scrubSecrets(error instanceof Error ? error.message : String(error));
   if (out.json && !out.jsonWritten) {
     out.writeJson({ ok: false, error: { code: 'MAS_TOOL_INTERNAL', message } });
   }
@@ -109,15 +109,17 @@ function versionLine(): string {
   return `${process.versions.node ? `(node ${process.versions.node})` : ''}`;
 }
 
+/** The stack and the chain of causes; the causes' text came from outside (a driver, a library). */
 function debugTrace(error: unknown): string {
   const lines: string[] = [];
   let current: unknown = error;
   while (current !== undefined) {
-    lines.push(current instanceof Error ? (current.stack ?? current.message) : String(current));
+    const text = current instanceof Error ? (current.stack ?? current.message) : String(current);
+    lines.push(current instanceof MasToolError ? text : scrubSecrets(text));
     current = current instanceof Error ? current.cause : undefined;
     if (current !== undefined) lines.push('caused by:');
   }
-  return scrubSecrets(lines.join('\n'));
+  return lines.join('\n');
 }
 
 function defaultStreams(): Streams {

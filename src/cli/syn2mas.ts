@@ -4,7 +4,7 @@ import { isValid as isUlid } from 'ulid';
 import { MasToolError, UsageError } from '../errors.js';
 import { renderFindings, renderPlan } from '../report/check.js';
 import type { Finding } from '../report/finding.js';
-import { scrubSecrets } from '../secret.js';
+import { scrubStrongSecrets } from '../secret.js';
 import type { CheckReport } from '../syn2mas/check.js';
 import type { Syn2masContext } from '../syn2mas/context.js';
 import type { ProgressState } from '../syn2mas/migrate.js';
@@ -270,7 +270,7 @@ type ReportFile = OutputFileOptions & { path: string };
 function writeReport(out: Output, file: ReportFile | undefined, document: unknown): void {
   if (file === undefined) return;
   // Scrubbed like everything mas-tool prints, as a second line of defence.
-  const text = `${scrubSecrets(JSON.stringify(document, null, 2))}\n`;
+  const text = `${scrubStrongSecrets(JSON.stringify(document, null, 2))}\n`;
   try {
     writeOutputFile(file.path, text, file);
     out.note(`Report written to ${file.path}.`);

@@ -1,6 +1,8 @@
 // Runs doctor checks concurrently, each as soon as the checks it depends on are done, and returns
 // every result in the order the checks are listed. A check whose prerequisite did not pass is skipped
 // with that reason, so that one root cause is reported once.
+import { MasToolError } from '../errors.js';
+import { scrubSecrets } from '../secret.js';
 import type { CheckResult, DoctorCheck, DoctorContext } from './check.js';
 
 export interface RunOptions {
@@ -28,7 +30,7 @@ export async function runChecks(checks: readonly DoctorCheck[], ctx: DoctorConte
       try {
         return { ...base, ...(await check.run(ctx, results)) };
       } catch (error) {
-        return { ...base, status: 'fail', message: `The check itself failed: ${error instanceof Error ? error.message : String(error)}` };
+        return { ...base, status: 'fail', message: `The check itself failed: ${error instanceof MasToolError ? error.message : scrubSecrets(error instanceof Error ? error.message : String(error))}` };
       }
     })().then((r) => {
       results.set(r.id, r);

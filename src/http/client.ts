@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
 import { Agent, request, type Dispatcher } from 'undici';
 import { ConfigError } from '../errors.js';
+import { scrubSecrets } from '../secret.js';
 
 export interface HttpResponse {
   status: number;
@@ -114,7 +115,8 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
 function describeFailure(error: unknown, timeoutMs: number): { failure: HttpFailureKind; message: string } {
   const e = error as { code?: string; name?: string; message?: string; cause?: { code?: string; message?: string } };
   const code = e.code ?? e.cause?.code ?? '';
-  const message = e.cause?.message ?? e.message ?? String(error);
+  // The network stack's words, which may quote a URL with credentials in it.
+  const message = scrubSecrets(e.cause?.message ?? e.message ?? String(error));
   if (e.name === 'TimeoutError' || /TIMEOUT/.test(code) || e.name === 'AbortError') return { failure: 'timeout', message: `no answer within ${timeoutMs / 1000} s` };
   if (code === 'ECONNREFUSED') return { failure: 'refused', message: 'connection refused' };
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return { failure: 'dns', message: 'the host name does not resolve' };

@@ -3,38 +3,11 @@
 // else checks, so we must; @zxcvbn-ts is a port of the same estimator (same guess thresholds for the
 // scores), so its verdict matches MAS's except for passwords right at a boundary.
 //
-// The dictionaries are several megabytes and building the matcher takes a noticeable fraction of a
-// second, so both happen on the first check only: every other command starts without that cost.
-// That is why the packages are loaded with require() (they ship CommonJS builds; a static import
-// would load them whenever this module is imported, and import() would make the check async).
-import { createRequire } from 'node:module';
+// The estimator itself, loaded on first use, is shared with the weak-secret findings (src/zxcvbn.ts).
 import type { Secret } from '../secret.js';
-
-type Core = typeof import('@zxcvbn-ts/core');
-type Common = typeof import('@zxcvbn-ts/language-common');
-type English = typeof import('@zxcvbn-ts/language-en');
-type Checker = InstanceType<Core['ZxcvbnFactory']>;
+import { zxcvbn } from '../zxcvbn.js';
 
 export const DEFAULT_MINIMUM_COMPLEXITY = 3;
-
-let checker: Checker | undefined;
-
-function getChecker(): Checker {
-  if (checker === undefined) {
-    const require = createRequire(import.meta.url);
-    const { ZxcvbnFactory } = require('@zxcvbn-ts/core') as Core;
-    const common = require('@zxcvbn-ts/language-common') as Common;
-    const en = require('@zxcvbn-ts/language-en') as English;
-    // The original zxcvbn (which MAS's Rust crate follows) ships common passwords plus English words,
-    // names and Wikipedia terms; the English package also gives readable feedback text.
-    checker = new ZxcvbnFactory({
-      dictionary: { ...common.dictionary, ...en.dictionary },
-      graphs: common.adjacencyGraphs,
-      translations: en.translations,
-    });
-  }
-  return checker;
-}
 
 /**
  * zxcvbn's score, 0 (too guessable) to 4 (very unguessable). `userInputs` are words the password
@@ -42,7 +15,7 @@ function getChecker(): Checker {
  * passes none, so giving some makes the check stricter than MAS's, never looser.
  */
 export function passwordScore(password: Secret, userInputs: readonly string[]): number {
-  return getChecker().check(password.reveal(), [...userInputs]).score;
+  return zxcvbn().check(password.reveal(), [...userInputs]).score;
 }
 
 export interface ComplexityResult {
@@ -53,7 +26,7 @@ export interface ComplexityResult {
 }
 
 export function checkComplexity(password: Secret, minimum: number, userInputs: readonly string[]): ComplexityResult {
-  const result = getChecker().check(password.reveal(), [...userInputs]);
+  const result = zxcvbn().check(password.reveal(), [...userInputs]);
   const ok = result.score >= minimum;
   // Only the score and the fixed feedback sentences leave this function: the result object also
   // carries the password and the matched fragments of it.

@@ -1,7 +1,8 @@
 // The only place that writes to the terminal. Decides on colour once (a TTY, no NO_COLOR, no
-// --no-color), scrubs every known secret from whatever it writes, and makes sure --json puts exactly
-// one JSON document on stdout.
-import { scrubSecrets } from '../secret.js';
+// --no-color), scrubs every strong secret from whatever it writes (weak ones are scrubbed where text
+// from outside comes in, see src/secret.ts), and makes sure --json puts exactly one JSON document on
+// stdout.
+import { scrubStrongSecrets } from '../secret.js';
 import type { Finding } from './finding.js';
 
 export interface Streams {
@@ -59,7 +60,7 @@ export class Output {
   /** Human output for stdout; suppressed with --json so the JSON document stays alone. */
   print(text: string): void {
     if (this.json) return;
-    this.streams.stdout.write(`${scrubSecrets(text)}\n`);
+    this.streams.stdout.write(`${scrubStrongSecrets(text)}\n`);
   }
 
   /** Raw output that is the product of a command (a generated file on stdout). */
@@ -69,7 +70,7 @@ export class Output {
 
   /** Diagnostics, warnings, progress: always stderr, also with --json. */
   note(text: string): void {
-    this.streams.stderr.write(`${scrubSecrets(text)}\n`);
+    this.streams.stderr.write(`${scrubStrongSecrets(text)}\n`);
   }
 
   /**
@@ -79,7 +80,7 @@ export class Output {
   writeJson(doc: unknown, reveal?: { key: string; value: string }): void {
     if (this.#jsonWritten) throw new Error('a second JSON document was about to be written');
     this.#jsonWritten = true;
-    let text = scrubSecrets(JSON.stringify(doc, null, 2));
+    let text = scrubStrongSecrets(JSON.stringify(doc, null, 2));
     if (reveal !== undefined) {
       const placeholder = `${JSON.stringify(reveal.key)}: null`;
       if (!text.includes(placeholder)) throw new Error(`writeJson: the document has no "${reveal.key}": null to fill`);

@@ -87,6 +87,7 @@ const HEALTHY = {
   'config.shared_secret': 'skip',
   'config.legacy_msc3861': 'skip',
   'config.synapse_conflicts': 'skip',
+  'config.secret_strength': 'pass',
   'admin.synapse_server_version': 'pass',
   'admin.mas_api': 'skip',
   'mas.database': 'skip',

@@ -76,7 +76,7 @@ async function run(mas: Record<string, unknown>, synapse?: Record<string, unknow
   const results = await runChecks(configChecks, context(mas, synapse));
   const json = JSON.stringify(results);
   for (const secret of ALL_SECRETS) expect(json).not.toContain(secret);
-  expect(results.map((r) => r.family)).toEqual(['config', 'config', 'config', 'config']);
+  expect(results.map((r) => r.family)).toEqual(['config', 'config', 'config', 'config', 'config']);
   return Object.fromEntries(results.map((r) => [r.id, r]));
 }
 
@@ -87,13 +87,15 @@ async function check(id: string, mas: Record<string, unknown>, synapse?: Record<
 }
 
 describe('without --synapse-config', () => {
-  it('skips every config check with a clear message', async () => {
+  it('skips every check that compares with homeserver.yaml with a clear message, and judges the MAS secrets', async () => {
     const results = await run(masDoc());
-    expect(Object.keys(results)).toEqual(['config.server_name', 'config.shared_secret', 'config.legacy_msc3861', 'config.synapse_conflicts']);
-    for (const r of Object.values(results)) {
+    expect(Object.keys(results)).toEqual(['config.server_name', 'config.shared_secret', 'config.legacy_msc3861', 'config.synapse_conflicts', 'config.secret_strength']);
+    const { 'config.secret_strength': strength, ...comparisons } = results;
+    for (const r of Object.values(comparisons)) {
       expect(r.status).toBe('skip');
       expect(r.message).toContain('--synapse-config');
     }
+    expect(strength).toMatchObject({ status: 'pass', details: { judged: ['matrix.secret'] } });
   });
 });
 
@@ -105,6 +107,7 @@ describe('a healthy pair of configs', () => {
       'config.shared_secret': 'pass',
       'config.legacy_msc3861': 'pass',
       'config.synapse_conflicts': 'pass',
+      'config.secret_strength': 'pass',
     });
   });
 });

@@ -77,6 +77,7 @@ describe('doctor against a healthy deployment', () => {
       'config.shared_secret': 'skip',
       'config.legacy_msc3861': 'skip',
       'config.synapse_conflicts': 'skip',
+      'config.secret_strength': 'pass',
       'admin.synapse_server_version': 'pass',
       'admin.mas_api': 'skip',
       'mas.database': 'pass',
@@ -91,7 +92,7 @@ describe('doctor against a healthy deployment', () => {
     const r = await run(['doctor', '-c', config(), '--ca-file', certs.caFile]);
     expect(r.stdout.split('\n')[0]).toBe(`Client base URL: ${hs.url} (m.homeserver.base_url of ${hs.url}.well-known/matrix/client).`);
     expect(r.stdout).toContain('✅ [synapse.mas_api]');
-    expect(r.stdout).toContain('16 passed, 0 warnings, 0 failed, 5 skipped.');
+    expect(r.stdout).toContain('17 passed, 0 warnings, 0 failed, 5 skipped.');
     expect(r.stdout + r.stderr).not.toContain(SECRET);
   });
 

@@ -16,7 +16,7 @@ import {
   errorTitles,
   fetchThrough,
 } from '../../http/openid.js';
-import { rememberSecret } from '../../secret.js';
+import { rememberSecret, scrubSecrets } from '../../secret.js';
 import { DOCS, type DoctorCheck } from '../check.js';
 
 /** The first Synapse release with the stable `matrix_authentication_service` section. */
@@ -145,13 +145,9 @@ export const adminApiChecks: DoctorCheck[] = [
       } catch (error) {
         return { status: 'fail', message: `Cannot read the secret of the admin client ${client.clientId}: ${(error as Error).message}`, details: base };
       }
-      // Any text from outside (error descriptions) goes through this before it reaches a result.
+      // Any text from outside (error descriptions, MAS's titles, transport errors) goes through
+      // scrubSecrets before it is put in a result: the client secret and the token are known to it.
       let token: string | undefined;
-      const clean = (text: string): string => {
-        let out = text.split(secret).join('[redacted]');
-        if (token !== undefined) out = out.split(token).join('[redacted]');
-        return out;
-      };
 
       const auth = client.authMethod === 'client_secret_post' ? oidc.ClientSecretPost(secret) : oidc.ClientSecretBasic(secret);
       let config: oidc.Configuration;
@@ -165,7 +161,7 @@ export const adminApiChecks: DoctorCheck[] = [
         const why = describeOidcError(error);
         return {
           status: 'fail',
-          message: clean(`Cannot read the OpenID Connect discovery document of the issuer ${ctx.issuer}: ${why}.`),
+          message: `Cannot read the OpenID Connect discovery document of the issuer ${ctx.issuer}: ${scrubSecrets(why)}.`,
           fix: 'MAS serves /.well-known/openid-configuration from the discovery resource at public_base; http.issuer, if set, must equal the issuer that document announces.',
           docs: DOCS.general,
           details: base,
@@ -181,22 +177,22 @@ export const adminApiChecks: DoctorCheck[] = [
         const fix = `Check that ${client.clientId} is listed in policy.data.admin_clients, and that its client_secret in the MAS config is the one MAS runs with (${client.keyPath}); restart MAS after changing them.`;
         if (error instanceof oidc.ResponseBodyError || error instanceof oidc.WWWAuthenticateChallengeError) {
           const code = error instanceof oidc.ResponseBodyError ? error.error : 'invalid_client';
-          const desc = error instanceof oidc.ResponseBodyError && error.error_description !== undefined ? `: ${error.error_description}` : '';
+          const desc = error instanceof oidc.ResponseBodyError && error.error_description !== undefined ? `: ${scrubSecrets(error.error_description)}` : '';
           const what =
             code === 'invalid_client'
               ? 'refused the client credentials (invalid_client): the client secret or the authentication method does not match what MAS has'
-              : `refused the client credentials grant for ${ADMIN_SCOPE} (${code}${desc}): the client is not allowed to use the admin API`;
-          return { status: 'fail', message: clean(`The token endpoint ${tokenEndpoint ?? ''} ${what}.`), fix, docs: ADMIN_API_DOCS, details: { ...base, status: error.status, error: code } };
+              : `refused the client credentials grant for ${ADMIN_SCOPE} (${scrubSecrets(code)}${desc}): the client is not allowed to use the admin API`;
+          return { status: 'fail', message: `The token endpoint ${scrubSecrets(tokenEndpoint ?? '')} ${what}.`, fix, docs: ADMIN_API_DOCS, details: { ...base, status: error.status, error: code } };
         }
         const why = describeOidcError(error);
-        return { status: 'fail', message: clean(`Could not get an admin token from ${tokenEndpoint ?? 'the token endpoint'}: ${why}.`), fix, docs: ADMIN_API_DOCS, details: base };
+        return { status: 'fail', message: `Could not get an admin token from ${tokenEndpoint === undefined ? 'the token endpoint' : scrubSecrets(tokenEndpoint)}: ${scrubSecrets(why)}.`, fix, docs: ADMIN_API_DOCS, details: base };
       }
       token = grant.access_token;
       rememberSecret(token);
 
       const r = await ctx.http.fetch(url, { authorization: `Bearer ${token}` });
       if (isFailure(r)) {
-        return { status: 'fail', message: clean(`The MAS admin API at ${url} could not be reached: ${r.message}.`), docs: ADMIN_API_DOCS, details: { ...base, failure: r.failure } };
+        return { status: 'fail', message: `The MAS admin API at ${url} could not be reached: ${scrubSecrets(r.message)}.`, docs: ADMIN_API_DOCS, details: { ...base, failure: r.failure } };
       }
       const titles = errorTitles(r.body);
       if (r.status === 404) {
@@ -214,14 +210,14 @@ export const adminApiChecks: DoctorCheck[] = [
       if (r.status === 401 || r.status === 403) {
         return {
           status: 'fail',
-          message: clean(`The MAS admin API at ${url} refused the admin token (${r.status}${titles !== undefined ? `: ${titles}` : ''}).`),
+          message: `The MAS admin API at ${url} refused the admin token (${r.status}${titles !== undefined ? `: ${scrubSecrets(titles)}` : ''}).`,
           fix: `The token was issued for ${ADMIN_SCOPE}; check that nothing between doctor and MAS replaces the Authorization header, and that the issuer and public_base name the same MAS.`,
           docs: ADMIN_API_DOCS,
           details: { ...base, status: r.status },
         };
       }
       if (r.status !== 200) {
-        return { status: 'fail', message: clean(`The MAS admin API at ${url} answered ${r.status}${titles !== undefined ? ` (${titles})` : ''}.`), docs: ADMIN_API_DOCS, details: { ...base, status: r.status } };
+        return { status: 'fail', message: `The MAS admin API at ${url} answered ${r.status}${titles !== undefined ? ` (${scrubSecrets(titles)})` : ''}.`, docs: ADMIN_API_DOCS, details: { ...base, status: r.status } };
       }
       let serverName: unknown;
       try {

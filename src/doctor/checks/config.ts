@@ -5,6 +5,7 @@
 import { synapseConflicts } from '../../config/mas-coexistence.js';
 import type { ParsedSynapseConfig } from '../../config/synapse.js';
 import { readSecretSource, type SecretSource } from '../../config/secret-source.js';
+import { configSecrets, findWeakSecrets, WEAK_SECRET_SCRUBBING, weakSecretsFix, weakSecretsSentence } from '../../config/weak-secrets.js';
 import { MasToolError } from '../../errors.js';
 import { Secret } from '../../secret.js';
 import { DOCS, type CheckResult, type DoctorCheck, type DoctorContext } from '../check.js';
@@ -362,9 +363,33 @@ function synapseConflictsCheck(ctx: DoctorContext): Outcome {
   };
 }
 
+// ---------------------------------------------------------------------------------------------
+// config.secret_strength
+
+function secretStrengthCheck(ctx: DoctorContext): Outcome {
+  const secrets = configSecrets(ctx.mas, ctx.synapse);
+  const weak = findWeakSecrets(secrets);
+  const judged = secrets.map((s) => s.key);
+  if (weak.length === 0) {
+    return {
+      status: 'pass',
+      message: judged.length === 0 ? 'No secret to judge could be read here.' : `The secrets read here are long and not guessable: ${judged.join(', ')}.`,
+      details: { judged },
+    };
+  }
+  return {
+    status: 'warn',
+    message: `${weak.length === 1 ? 'A secret is' : `${weak.length} secrets are`} weak: ${weakSecretsSentence(weak)}. A weak secret is easier to guess, and ${WEAK_SECRET_SCRUBBING}.`,
+    fix: weakSecretsFix(weak),
+    docs: DOCS.general,
+    details: { judged, weak },
+  };
+}
+
 export const configChecks: DoctorCheck[] = [
   { id: 'config.server_name', family: 'config', run: async (ctx) => serverNameCheck(ctx) },
   { id: 'config.shared_secret', family: 'config', run: async (ctx) => sharedSecretCheck(ctx) },
   { id: 'config.legacy_msc3861', family: 'config', run: async (ctx) => legacyMsc3861Check(ctx) },
   { id: 'config.synapse_conflicts', family: 'config', run: async (ctx) => synapseConflictsCheck(ctx) },
+  { id: 'config.secret_strength', family: 'config', run: async (ctx) => secretStrengthCheck(ctx) },
 ];

@@ -1,7 +1,7 @@
 // The errors of the admin API backend. Each says what mas-tool was doing ("locking user alice"), what
 // MAS answered (the status and its error titles) and, where we know it, how to fix it. Any text that
-// came from outside goes through scrubSecrets first: none of these may quote the client secret, a
-// token or a password.
+// came from outside (MAS's titles, a transport error) goes through scrubSecrets before it is put in
+// a message: none of these may quote the client secret, a token or a password.
 import { MasToolError } from '../../errors.js';
 import { ADMIN_API_DOCS, ENABLE_ADMIN_API_YAML } from '../../http/openid.js';
 import { scrubSecrets } from '../../secret.js';
@@ -14,7 +14,7 @@ export class AdminApiError extends MasToolError {
   readonly titles: string | undefined;
 
   constructor(code: string, message: string, options: { status: number; titles?: string; hint?: string; details?: Record<string, unknown> }) {
-    super(code, scrubSecrets(message), {
+    super(code, message, {
       ...(options.hint !== undefined ? { hint: options.hint } : {}),
       details: { status: options.status, ...(options.titles !== undefined ? { titles: scrubSecrets(options.titles) } : {}), ...options.details },
     });
@@ -43,7 +43,7 @@ export function codeForStatus(status: number): string {
 
 /** "MAS refused locking user alice (409: User already exists)." */
 export function statusError(action: string, status: number, titles: string | undefined, hint?: string): AdminApiError {
-  const what = titles !== undefined ? `MAS refused ${action} (${status}: ${titles}).` : `The MAS admin API answered ${status} while ${action}.`;
+  const what = titles !== undefined ? `MAS refused ${action} (${status}: ${scrubSecrets(titles)}).` : `The MAS admin API answered ${status} while ${action}.`;
   return new AdminApiError(codeForStatus(status), what, { status, ...(titles !== undefined ? { titles } : {}), ...(hint !== undefined ? { hint } : {}) });
 }
 
@@ -51,7 +51,7 @@ export function statusError(action: string, status: number, titles: string | und
 export function unauthorizedError(action: string, url: string, titles: string | undefined, issuer: string): AdminApiError {
   return new AdminApiError(
     'MAS_TOOL_ADMIN_API_UNAUTHORIZED',
-    `The MAS admin API at ${url} refused a fresh admin token while ${action} (401${titles !== undefined ? `: ${titles}` : ''}).`,
+    `The MAS admin API at ${url} refused a fresh admin token while ${action} (401${titles !== undefined ? `: ${scrubSecrets(titles)}` : ''}).`,
     {
       status: 401,
       ...(titles !== undefined ? { titles } : {}),
@@ -89,14 +89,14 @@ export function unsupportedError(action: string, method: string, path: string, s
 }
 
 export function unreachableError(url: string, action: string, phrase: string, failure: string): MasToolError {
-  return new MasToolError('MAS_TOOL_ADMIN_API_UNREACHABLE', scrubSecrets(`Could not reach MAS at ${url} while ${action}: ${phrase}.`), {
+  return new MasToolError('MAS_TOOL_ADMIN_API_UNREACHABLE', `Could not reach MAS at ${url} while ${action}: ${scrubSecrets(phrase)}.`, {
     hint: 'Check http.public_base in the MAS config (or --admin-api-url), that MAS is running and reachable from here, and for TLS errors pass the private CA with --ca-file.',
     details: { url, failure },
   });
 }
 
 export function unexpectedResponseError(action: string, url: string, what: string): MasToolError {
-  return new MasToolError('MAS_TOOL_ADMIN_API_RESPONSE', `The MAS admin API at ${url} answered ${what} while ${action}; that is not what MAS answers.`, {
+  return new MasToolError('MAS_TOOL_ADMIN_API_RESPONSE', `The MAS admin API at ${url} answered ${scrubSecrets(what)} while ${action}; that is not what MAS answers.`, {
     hint: 'Check that the admin API URL reaches MAS and not another service (a proxy error page, say).',
     details: { url },
   });

@@ -81,7 +81,7 @@ export class AdminTokenSource {
       const failure = transportFailure(error);
       const url = new URL('.well-known/openid-configuration', issuer.endsWith('/') ? issuer : `${issuer}/`).toString();
       if (failure !== undefined) throw unreachableError(failure.url, 'reading its OpenID Connect discovery document', failure.message, failure.failure);
-      throw new MasToolError('MAS_TOOL_ADMIN_API_DISCOVERY', scrubSecrets(`Cannot read the OpenID Connect discovery document of the issuer ${issuer} (${url}): ${describeOidcError(error)}.`), {
+      throw new MasToolError('MAS_TOOL_ADMIN_API_DISCOVERY', `Cannot read the OpenID Connect discovery document of the issuer ${issuer} (${url}): ${scrubSecrets(describeOidcError(error))}.`, {
         cause: error,
         hint: 'MAS serves it from the discovery resource at public_base; http.issuer, if set, must equal the issuer that document announces.',
         details: { issuer },
@@ -114,25 +114,25 @@ export class AdminTokenSource {
     const files = configFiles.join(', ');
     if (error instanceof oidc.ResponseBodyError || error instanceof oidc.WWWAuthenticateChallengeError) {
       const code = error instanceof oidc.ResponseBodyError ? error.error : 'invalid_client';
-      const description = error instanceof oidc.ResponseBodyError && error.error_description !== undefined ? `: ${error.error_description}` : '';
+      const description = error instanceof oidc.ResponseBodyError && error.error_description !== undefined ? `: ${scrubSecrets(error.error_description)}` : '';
       const details = { tokenEndpoint, clientId: client.clientId, status: error.status, error: code };
       if (code === 'invalid_client') {
         return new MasToolError(
           'MAS_TOOL_ADMIN_API_CLIENT_REJECTED',
-          scrubSecrets(`The MAS token endpoint ${tokenEndpoint} rejected the admin client ${client.clientId} (invalid_client): its client_secret or client_auth_method (${client.authMethod}) in ${files} is not what MAS runs with.`),
+          `The MAS token endpoint ${tokenEndpoint} rejected the admin client ${client.clientId} (invalid_client): its client_secret or client_auth_method (${client.authMethod}) in ${files} is not what MAS runs with.`,
           { hint: `Make ${client.keyPath}.client_secret and client_auth_method match the config MAS runs with, and restart MAS after changing them.`, details },
         );
       }
       if (code === 'unauthorized_client') {
         return new MasToolError(
           'MAS_TOOL_ADMIN_API_CLIENT_NOT_ALLOWED',
-          scrubSecrets(`The MAS token endpoint ${tokenEndpoint} does not let the client ${client.clientId} use the client credentials grant (unauthorized_client${description}).`),
+          `The MAS token endpoint ${tokenEndpoint} does not let the client ${client.clientId} use the client credentials grant (unauthorized_client${description}).`,
           { hint: `Configure ${client.clientId} in the MAS config MAS runs with as a static client with a client_secret (${client.keyPath}), and restart MAS.`, details },
         );
       }
       return new MasToolError(
         'MAS_TOOL_ADMIN_API_CLIENT_NOT_ALLOWED',
-        scrubSecrets(`The MAS token endpoint ${tokenEndpoint} refused the client ${client.clientId} a ${ADMIN_SCOPE} token (${code}${description}): MAS runs with a config whose policy.data.admin_clients does not list it.`),
+        `The MAS token endpoint ${tokenEndpoint} refused the client ${client.clientId} a ${ADMIN_SCOPE} token (${scrubSecrets(code)}${description}): MAS runs with a config whose policy.data.admin_clients does not list it.`,
         {
           hint: `Add the client to policy.data.admin_clients in the config MAS runs with (${files} lists it; was MAS restarted since?), then restart MAS:\n${adminClientsYaml(client.clientId)}\nSee ${ADMIN_API_DOCS}`,
           details,
@@ -141,7 +141,7 @@ export class AdminTokenSource {
     }
     const failure = transportFailure(error);
     if (failure !== undefined) return unreachableError(failure.url, `asking for an admin token`, failure.message, failure.failure);
-    return new MasToolError('MAS_TOOL_ADMIN_API_TOKEN', scrubSecrets(`Could not get an admin token from ${tokenEndpoint}: ${describeOidcError(error)}.`), {
+    return new MasToolError('MAS_TOOL_ADMIN_API_TOKEN', `Could not get an admin token from ${tokenEndpoint}: ${scrubSecrets(describeOidcError(error))}.`, {
       cause: error,
       hint: `Check that ${tokenEndpoint} reaches MAS (the oauth resource at public_base).`,
       details: { tokenEndpoint, clientId: client.clientId },
