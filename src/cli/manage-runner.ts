@@ -4,8 +4,8 @@
 // results as soon as it is done (the --json document too, in pieces), so nothing is held for the end.
 import type { Command } from 'commander';
 import { ExitError, MasToolError, UsageError } from '../errors.js';
-import type { BulkInput, ItemSink } from '../manage/commands/batches.js';
-import type { ManageContext } from '../manage/commands/context.js';
+import type { BulkInput } from '../manage/commands/batches.js';
+import type { ItemSink, ManageContext } from '../manage/commands/context.js';
 import type { ManageBackend } from '../manage/backend.js';
 import type { InputColumns } from '../manage/input-file.js';
 import type { SynapseAdmin } from '../manage/synapse-admins.js';

@@ -19,13 +19,6 @@ export const BATCH_SIZE = 1000;
 /** A command's input: a list in memory (split into batches here), or batches read as needed. */
 export type BulkInput<T> = readonly T[] | AsyncIterable<readonly T[]>;
 
-/** Where a bulk command's results go as each batch is done. */
-export interface ItemSink {
-  /** Called once, before the first batch's items. */
-  begin(head: { command: string; backend: 'api' | 'db'; dryRun: boolean }): void;
-  items(batch: readonly ItemResult[]): void;
-}
-
 export async function* batchesOf<T>(input: BulkInput<T>, size = BATCH_SIZE): AsyncGenerator<readonly T[]> {
   if (!isList(input)) {
     yield* input;

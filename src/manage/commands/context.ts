@@ -7,8 +7,14 @@ import type { ParsedMasConfig } from '../../config/mas.js';
 import type { ManageBackend } from '../backend.js';
 import { explainUnavailable, isLocalpartAvailable, type HomeserverApi } from '../homeserver.js';
 import type { ItemResult, ManageResult, MasUser, UserRef } from '../model.js';
-import type { ItemSink } from './batches.js';
 import { parseUserRef } from '../user-ref.js';
+
+/** Where a bulk command's results go as each batch is done. */
+export interface ItemSink {
+  /** Called once, before the first batch's items. */
+  begin(head: { command: string; backend: 'api' | 'db'; dryRun: boolean }): void;
+  items(batch: readonly ItemResult[]): void;
+}
 
 export interface ManageContext {
   backend: ManageBackend;

@@ -4,8 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseMasConfig } from '../../../src/config/mas.js';
 import { lock, setAdmin } from '../../../src/manage/commands/account.js';
-import type { ItemSink } from '../../../src/manage/commands/batches.js';
-import type { ManageContext } from '../../../src/manage/commands/context.js';
+import type { ItemSink, ManageContext } from '../../../src/manage/commands/context.js';
 import type { ItemResult } from '../../../src/manage/model.js';
 import { sourced } from '../../helpers/config.js';
 import { useTestDatabase } from '../../helpers/db.js';
