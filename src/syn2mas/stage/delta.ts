@@ -29,14 +29,8 @@ import { takeMigrationLock } from '../migration-lock.js';
 import { step } from '../writer.js';
 import { fingerprintQuery } from './fingerprint.js';
 import { countTables, dropStage, readSnapshotTime, readSynapseIdentity, STAGE_SCHEMA, writeStage } from './record.js';
-import { applyServerRows } from './server-rows.js';
+import { applyServerRows, type TableDelta } from './server-rows.js';
 import { readStageState, stageFindings } from './validate.js';
-
-export interface TableDelta {
-  inserted: number;
-  updated: number;
-  deleted: number;
-}
 
 export interface DeltaReport {
   mode: 'refresh' | 'cutover';

@@ -6,7 +6,13 @@
 // id of a token is its token under the stage's key and time, so an unchanged token keeps its row.
 import type { MasTargetTable } from '../../db/mas-schema.js';
 import { loadPhases, type LoadOptions } from '../phases.js';
-import type { TableDelta } from './delta.js';
+
+/** Rows a refresh or the cut-over inserted, updated and deleted in one MAS table (the delta's report). */
+export interface TableDelta {
+  inserted: number;
+  updated: number;
+  deleted: number;
+}
 
 /** The load's options (its phases: those with `serverWide`; with `countOnly` they are only counted), and the delta's report per table, added to. */
 export interface ServerRowsOptions extends Omit<LoadOptions, 'tableFor' | 'totals'> {
