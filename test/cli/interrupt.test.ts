@@ -12,20 +12,34 @@ import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { run as runInProcess } from '../helpers/cli.js';
 import { snapshotDatabase, type DatabaseSnapshot } from '../helpers/db-snapshot.js';
-import { activeQuery, bulkUsers, spawnCli, toolSessions, waitFor } from '../helpers/interrupted-run.js';
+import { activeQuery, bulkUsers, slowInserts, spawnCli, toolSessions, waitFor, type Spawned } from '../helpers/interrupted-run.js';
 import { createSyn2masEnv, type Syn2masEnv } from '../helpers/syn2mas-env.js';
 
-const envs: Syn2masEnv[] = [];
+const cleanups: Array<() => Promise<void>> = [];
 afterAll(async () => {
-  await Promise.all(envs.map((e) => e.drop()));
+  for (const c of cleanups.reverse()) await c();
 });
+
+async function env(): Promise<Syn2masEnv> {
+  const e = await createSyn2masEnv();
+  cleanups.push(() => e.drop());
+  return e;
+}
+
+/** A client of the test's own (pg_stat_activity is read outside any transaction: inside one it shows one moment only). */
+async function client(url: string): Promise<pg.Client> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  cleanups.push(() => c.end());
+  return c;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 
 interface Prepared {
   e: Syn2masEnv;
   watcher: pg.Client;
-  mas: DatabaseSnapshot;
-  synapse: DatabaseSnapshot;
-  databases: string[];
+  before: { mas: DatabaseSnapshot; synapse: DatabaseSnapshot };
 }
 
 /**
@@ -35,237 +49,177 @@ interface Prepared {
  * `load` sleeps per session and token row while they are copied in.
  */
 async function prepared(slow: { rebuild?: { ms: number; ignoreCancel?: boolean }; load?: boolean }): Promise<Prepared> {
-  const e = await createSyn2masEnv();
-  envs.push(e);
+  const e = await env();
   await bulkUsers(e.synapse.client, 1_000);
   if (slow.rebuild !== undefined) {
-    const sleep = `PERFORM pg_sleep(${slow.rebuild.ms / 1000});`;
-    const body = slow.rebuild.ignoreCancel === true ? `BEGIN ${sleep} EXCEPTION WHEN query_canceled THEN NULL; END;` : sleep;
+    const sleepRow = `PERFORM pg_sleep(${slow.rebuild.ms / 1000});`;
+    const body = slow.rebuild.ignoreCancel === true ? `BEGIN ${sleepRow} EXCEPTION WHEN query_canceled THEN NULL; END;` : sleepRow;
     await e.mas.client.query(`
       CREATE FUNCTION test_slow_key(t text) RETURNS text LANGUAGE plpgsql IMMUTABLE AS $$ BEGIN ${body} RETURN t; END $$;
       CREATE INDEX test_slow_users ON users ((test_slow_key(username)));`);
   }
-  if (slow.load === true) {
-    await e.mas.client.query(`
-      CREATE FUNCTION test_slow_insert() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.0005); RETURN NEW; END $$;
-      CREATE TRIGGER test_slow BEFORE INSERT ON compat_sessions FOR EACH ROW EXECUTE FUNCTION test_slow_insert();
-      CREATE TRIGGER test_slow BEFORE INSERT ON compat_access_tokens FOR EACH ROW EXECUTE FUNCTION test_slow_insert();`);
-  }
-  const watcher = new pg.Client({ connectionString: e.mas.url });
-  await watcher.connect();
-  return {
-    e,
-    watcher,
-    mas: await snapshotDatabase(e.mas.client),
-    synapse: await snapshotDatabase(e.synapse.client),
-    databases: [e.mas.name, e.synapse.name],
-  };
+  if (slow.load === true) await slowInserts(e.mas.client, ['compat_sessions', 'compat_access_tokens'], 0.0005);
+  return { e, watcher: await client(e.mas.url), before: await snapshots(e) };
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, Math.max(0, ms)));
+async function snapshots(e: Syn2masEnv): Promise<Prepared['before']> {
+  return { mas: await snapshotDatabase(e.mas.client), synapse: await snapshotDatabase(e.synapse.client) };
+}
 
-/** Waits until `ms` after `since`, then lists mas-tool's sessions left on the test's databases. */
-async function sessionsAfter(p: Prepared, since: number, ms: number): Promise<string[]> {
+/** Starts `syn2mas migrate` and returns once its MAS session runs a statement like `pattern`. */
+async function migrateUntil(p: Prepared, pattern: string, flags: string[] = []): Promise<Spawned> {
+  const run = spawnCli(['syn2mas', 'migrate', ...flags, ...p.e.args('run')]);
+  await waitFor(async () => (await activeQuery(p.watcher, p.e.mas.name, pattern)) !== undefined, `a statement like ${pattern}`);
+  return run;
+}
+
+const REBUILD = 'CREATE INDEX test_slow_users%';
+
+/** mas-tool's sessions on both databases `ms` after `since`. */
+async function sessionsAfter(p: { e: Syn2masEnv; watcher: pg.Client }, since: number, ms: number): Promise<string[]> {
   await sleep(since + ms - Date.now());
-  return toolSessions(p.watcher, p.databases);
-}
-
-async function expectUnchanged(p: Prepared): Promise<void> {
-  expect(await snapshotDatabase(p.e.mas.client)).toEqual(p.mas);
-  expect(await snapshotDatabase(p.e.synapse.client)).toEqual(p.synapse);
+  return toolSessions(p.watcher, [p.e.mas.name, p.e.synapse.name]);
 }
 
 describe('a migration stopped by a signal', { timeout: 90_000 }, () => {
   it('Ctrl-C after the load cancels the rebuild, rolls back and exits 130 with one JSON document', async () => {
     const p = await prepared({ rebuild: { ms: 10 } });
-    try {
-      const run = spawnCli(['syn2mas', 'migrate', '--json', ...p.e.args('sigint')]);
-      await waitFor(async () => (await activeQuery(p.watcher, p.e.mas.name, 'CREATE INDEX test_slow_users%')) !== undefined, 'the rebuild of the slow index');
-      const sent = Date.now();
-      run.child.kill('SIGINT');
-      expect(await sessionsAfter(p, sent, 2_000)).toEqual([]);
-      expect(await run.exited).toEqual({ code: 130, signal: null });
-      const doc = JSON.parse(run.stdout()) as { ok: boolean; error: { code: string; message: string; hint: string } };
-      expect(doc.ok).toBe(false);
-      expect(doc.error.code).toBe('MAS_TOOL_INTERRUPTED');
-      expect(doc.error.message).toMatch(/^Interrupted by SIGINT: .*rolled back; nothing was changed\.$/);
-      expect(doc.error.hint).toMatch(/again/);
-      expect(run.stderr().match(/error:/g)).toHaveLength(1);
-      expect(run.stderr()).toContain('error: Interrupted by SIGINT');
-      expect(run.stderr()).not.toMatch(/\n\s+at /);
-      await expectUnchanged(p);
-    } finally {
-      await p.watcher.end();
-    }
+    const run = await migrateUntil(p, REBUILD, ['--json']);
+    const sent = Date.now();
+    run.child.kill('SIGINT');
+    expect(await sessionsAfter(p, sent, 2_000)).toEqual([]);
+    expect(await run.exited).toEqual({ code: 130, signal: null });
+    const doc = JSON.parse(run.stdout()) as { ok: boolean; error: { code: string; message: string; hint: string } };
+    expect(doc.ok).toBe(false);
+    expect(doc.error.code).toBe('MAS_TOOL_INTERRUPTED');
+    expect(doc.error.message).toBe('Interrupted by SIGINT: the database work in progress was cancelled and rolled back; nothing was changed.');
+    expect(doc.error.hint).toMatch(/again/);
+    expect(run.stderr()).toContain(`error: ${doc.error.message}\n`);
+    expect(run.stderr().match(/error:/g)).toHaveLength(1);
+    expect(run.stderr()).not.toMatch(/\n\s+at |DeprecationWarning/);
+    expect(await snapshots(p.e)).toEqual(p.before);
   });
 
   it('SIGTERM during the load cancels both COPY streams, rolls back and exits 143 with one error line', async () => {
     const p = await prepared({ load: true });
-    try {
-      const run = spawnCli(['syn2mas', 'migrate', ...p.e.args('sigterm')]);
-      await waitFor(async () => (await activeQuery(p.watcher, p.e.mas.name, 'COPY compat_access_tokens%')) !== undefined, 'the token load');
-      const sent = Date.now();
-      run.child.kill('SIGTERM');
-      expect(await sessionsAfter(p, sent, 2_000)).toEqual([]);
-      expect(await run.exited).toEqual({ code: 143, signal: null });
-      expect(run.stderr()).toContain('error: Interrupted by SIGTERM: the database work in progress was cancelled and rolled back; nothing was changed.\n');
-      expect(run.stderr().match(/error:/g)).toHaveLength(1);
-      expect(run.stderr()).not.toMatch(/\n\s+at |DeprecationWarning/);
-      await expectUnchanged(p);
-    } finally {
-      await p.watcher.end();
-    }
+    const run = await migrateUntil(p, 'COPY compat_access_tokens%');
+    const sent = Date.now();
+    run.child.kill('SIGTERM');
+    expect(await sessionsAfter(p, sent, 2_000)).toEqual([]);
+    expect(await run.exited).toEqual({ code: 143, signal: null });
+    expect(run.stderr()).toContain('error: Interrupted by SIGTERM: the database work in progress was cancelled and rolled back; nothing was changed.\n');
+    expect(run.stderr().match(/error:/g)).toHaveLength(1);
+    expect(run.stderr()).not.toMatch(/\n\s+at |DeprecationWarning/);
+    expect(await snapshots(p.e)).toEqual(p.before);
   });
 
   it('SIGHUP (the terminal closed) rolls back the same way and exits 129', async () => {
     const p = await prepared({ rebuild: { ms: 10 } });
-    try {
-      const run = spawnCli(['syn2mas', 'migrate', '--dry-run', ...p.e.args('sighup')]);
-      await waitFor(async () => (await activeQuery(p.watcher, p.e.mas.name, 'CREATE INDEX test_slow_users%')) !== undefined, 'the rebuild of the slow index');
-      const sent = Date.now();
-      run.child.kill('SIGHUP');
-      expect(await sessionsAfter(p, sent, 2_000)).toEqual([]);
-      expect(await run.exited).toEqual({ code: 129, signal: null });
-      expect(run.stderr()).toContain('error: Interrupted by SIGHUP');
-      await expectUnchanged(p);
-    } finally {
-      await p.watcher.end();
-    }
+    const run = await migrateUntil(p, REBUILD, ['--dry-run']);
+    const sent = Date.now();
+    run.child.kill('SIGHUP');
+    expect(await sessionsAfter(p, sent, 2_000)).toEqual([]);
+    expect(await run.exited).toEqual({ code: 129, signal: null });
+    expect(run.stderr()).toContain('error: Interrupted by SIGHUP');
+    expect(await snapshots(p.e)).toEqual(p.before);
   });
 
   it('kill -9 during a long statement: PostgreSQL notices the client is gone and ends it within seconds', async (t) => {
     const p = await prepared({ rebuild: { ms: 20 } });
-    try {
-      const { rows } = await p.watcher.query<{ n: number }>(`SELECT current_setting('server_version_num')::int AS n`);
-      if ((rows[0]?.n ?? 0) < 140000) t.skip(); // client_connection_check_interval is PostgreSQL 14 and later
-      const run = spawnCli(['syn2mas', 'migrate', ...p.e.args('sigkill')]);
-      await waitFor(async () => (await activeQuery(p.watcher, p.e.mas.name, 'CREATE INDEX test_slow_users%')) !== undefined, 'the rebuild of the slow index');
-      const sent = Date.now();
-      run.child.kill('SIGKILL');
-      expect(await run.exited).toEqual({ code: null, signal: 'SIGKILL' });
-      // The index build alone would take another 20 s: only the connection check ends it this soon.
-      expect(await sessionsAfter(p, sent, 5_000)).toEqual([]);
-      await expectUnchanged(p);
-    } finally {
-      await p.watcher.end();
-    }
+    const { rows } = await p.watcher.query<{ n: number }>(`SELECT current_setting('server_version_num')::int AS n`);
+    if ((rows[0]?.n ?? 0) < 140000) t.skip(); // client_connection_check_interval is PostgreSQL 14 and later
+    const run = await migrateUntil(p, REBUILD);
+    const sent = Date.now();
+    run.child.kill('SIGKILL');
+    expect(await run.exited).toEqual({ code: null, signal: 'SIGKILL' });
+    // The index build alone would take another 20 s: only the connection check ends it this soon.
+    expect(await sessionsAfter(p, sent, 5_000)).toEqual([]);
+    expect(await snapshots(p.e)).toEqual(p.before);
   });
 
   it('a second Ctrl-C exits at once while the first waits for a statement that ignores the cancel', async () => {
     const p = await prepared({ rebuild: { ms: 10, ignoreCancel: true } });
-    try {
-      const run = spawnCli(['syn2mas', 'migrate', ...p.e.args('twice')]);
-      await waitFor(async () => (await activeQuery(p.watcher, p.e.mas.name, 'CREATE INDEX test_slow_users%')) !== undefined, 'the rebuild of the slow index');
-      const sent = Date.now();
-      run.child.kill('SIGINT');
-      await sleep(300);
-      expect(await toolSessions(p.watcher, [p.e.mas.name])).toHaveLength(1);
-      run.child.kill('SIGINT');
-      expect(await run.exited).toEqual({ code: 130, signal: null });
-      expect(run.stderr()).toContain('error: Interrupted again by SIGINT: exiting without waiting for the rollback');
-      expect(run.stderr().match(/error:/g)).toHaveLength(1);
-      // The connection was cut; the server's connection check ends the statement that ignored the cancel.
-      expect(await sessionsAfter(p, sent, 5_000)).toEqual([]);
-      await expectUnchanged(p);
-    } finally {
-      await p.watcher.end();
-    }
+    const run = await migrateUntil(p, REBUILD);
+    const sent = Date.now();
+    run.child.kill('SIGINT');
+    await sleep(300);
+    expect(await toolSessions(p.watcher, [p.e.mas.name])).toHaveLength(1);
+    run.child.kill('SIGINT');
+    expect(await run.exited).toEqual({ code: 130, signal: null });
+    expect(run.stderr()).toContain('error: Interrupted again by SIGINT: exiting without waiting for the rollback');
+    expect(run.stderr().match(/error:/g)).toHaveLength(1);
+    // The connection was cut; the server's connection check ends the statement that ignored the cancel.
+    expect(await sessionsAfter(p, sent, 5_000)).toEqual([]);
+    expect(await snapshots(p.e)).toEqual(p.before);
   });
 
   it('a single Ctrl-C still ends a statement that ignores the cancel: the connection is cut after a deadline', async () => {
     const p = await prepared({ rebuild: { ms: 10, ignoreCancel: true } });
-    try {
-      const run = spawnCli(['syn2mas', 'migrate', ...p.e.args('deadline')]);
-      await waitFor(async () => (await activeQuery(p.watcher, p.e.mas.name, 'CREATE INDEX test_slow_users%')) !== undefined, 'the rebuild of the slow index');
-      run.child.kill('SIGINT');
-      expect(await run.exited).toEqual({ code: 130, signal: null });
-      const exited = Date.now();
-      expect(run.stderr()).toContain('error: Interrupted by SIGINT');
-      expect(await sessionsAfter(p, exited, 5_000)).toEqual([]);
-      await expectUnchanged(p);
-    } finally {
-      await p.watcher.end();
-    }
+    const run = await migrateUntil(p, REBUILD);
+    run.child.kill('SIGINT');
+    expect(await run.exited).toEqual({ code: 130, signal: null });
+    expect(run.stderr()).toContain('error: Interrupted by SIGINT');
+    expect(await sessionsAfter(p, Date.now(), 5_000)).toEqual([]);
+    expect(await snapshots(p.e)).toEqual(p.before);
   });
 });
 
 describe('other commands stopped by a signal', { timeout: 90_000 }, () => {
   it('syn2mas check waiting on a Synapse lock: SIGINT ends its sessions and exits 130', async () => {
-    const e = await createSyn2masEnv();
-    envs.push(e);
-    // pg_stat_activity is read by a session of its own: inside a transaction it shows one moment only.
-    const [holder, watcher] = [new pg.Client({ connectionString: e.synapse.url }), new pg.Client({ connectionString: e.synapse.url })];
-    await Promise.all([holder.connect(), watcher.connect()]);
-    try {
-      await holder.query('BEGIN');
-      await holder.query('LOCK TABLE users IN ACCESS EXCLUSIVE MODE');
-      const run = spawnCli(['syn2mas', 'check', ...e.args('check')]);
-      await waitFor(async () => (await toolSessions(watcher, [e.synapse.name])).some((s) => s.startsWith('mas-tool-synapse: active')), 'the check to wait on the lock');
-      const sent = Date.now();
-      run.child.kill('SIGINT');
-      expect(await run.exited).toEqual({ code: 130, signal: null });
-      await sleep(sent + 2_000 - Date.now());
-      expect(await toolSessions(watcher, [e.synapse.name, e.mas.name])).toEqual([]);
-      expect(run.stderr()).toContain('error: Interrupted by SIGINT');
-    } finally {
-      await Promise.all([holder.end(), watcher.end()]);
-    }
+    const e = await env();
+    const [holder, watcher] = [await client(e.synapse.url), await client(e.synapse.url)];
+    await holder.query('BEGIN');
+    await holder.query('LOCK TABLE users IN ACCESS EXCLUSIVE MODE');
+    const run = spawnCli(['syn2mas', 'check', ...e.args('check')]);
+    await waitFor(async () => (await toolSessions(watcher, [e.synapse.name])).some((s) => s.startsWith('mas-tool-synapse: active')), 'the check to wait on the lock');
+    const sent = Date.now();
+    run.child.kill('SIGINT');
+    expect(await run.exited).toEqual({ code: 130, signal: null });
+    expect(await sessionsAfter({ e, watcher }, sent, 2_000)).toEqual([]);
+    expect(run.stderr()).toContain('error: Interrupted by SIGINT');
+    await holder.query('ROLLBACK');
   });
 
   it('manage lock --via db waiting on a lock: SIGTERM rolls it back (the user stays unlocked) and exits 143', async () => {
-    const e = await createSyn2masEnv();
-    envs.push(e);
+    const e = await env();
     const migrated = await runInProcess(['syn2mas', 'migrate', ...e.args('manage')]);
     expect(migrated.code, migrated.stderr).toBe(0);
-    const [holder, watcher] = [new pg.Client({ connectionString: e.mas.url }), new pg.Client({ connectionString: e.mas.url })];
-    await Promise.all([holder.connect(), watcher.connect()]);
-    try {
-      await holder.query('BEGIN');
-      await holder.query('LOCK TABLE users IN SHARE MODE');
-      const run = spawnCli(['manage', 'lock', 'alice', '--via', 'db', '--json', ...e.args('manage').slice(0, 2)]);
-      await waitFor(
-        async () => (await watcher.query(`SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND application_name = 'mas-tool' AND wait_event_type = 'Lock'`, [e.mas.name])).rows.length > 0,
-        'the lock to wait on the test',
-      );
-      const sent = Date.now();
-      run.child.kill('SIGTERM');
-      expect(await run.exited).toEqual({ code: 143, signal: null });
-      await sleep(sent + 2_000 - Date.now());
-      expect(await toolSessions(watcher, [e.mas.name])).toEqual([]);
-      expect(JSON.parse(run.stdout())).toMatchObject({ ok: false, error: { code: 'MAS_TOOL_INTERRUPTED' } });
-      await holder.query('ROLLBACK');
-      const { rows } = await holder.query<{ locked: boolean }>(`SELECT locked_at IS NOT NULL AS locked FROM users WHERE username = 'alice'`);
-      expect(rows).toEqual([{ locked: false }]);
-    } finally {
-      await Promise.all([holder.end(), watcher.end()]);
-    }
+    const [holder, watcher] = [await client(e.mas.url), await client(e.mas.url)];
+    await holder.query('BEGIN');
+    await holder.query('LOCK TABLE users IN SHARE MODE');
+    const run = spawnCli(['manage', 'lock', 'alice', '--via', 'db', '--json', ...e.args('manage').slice(0, 2)]);
+    await waitFor(
+      async () => (await watcher.query(`SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND application_name = 'mas-tool' AND wait_event_type = 'Lock'`, [e.mas.name])).rows.length > 0,
+      'the lock to wait on the test',
+    );
+    const sent = Date.now();
+    run.child.kill('SIGTERM');
+    expect(await run.exited).toEqual({ code: 143, signal: null });
+    expect(await sessionsAfter({ e, watcher }, sent, 2_000)).toEqual([]);
+    expect(JSON.parse(run.stdout())).toMatchObject({ ok: false, error: { code: 'MAS_TOOL_INTERRUPTED' } });
+    await holder.query('ROLLBACK');
+    const { rows } = await holder.query<{ locked: boolean }>(`SELECT locked_at IS NOT NULL AS locked FROM users WHERE username = 'alice'`);
+    expect(rows).toEqual([{ locked: false }]);
   });
 
   it('the staged cut-over stopped while applying the changes leaves MAS and the stage as they were', async () => {
-    const e = await createSyn2masEnv();
-    envs.push(e);
+    const e = await env();
     const staged = await runInProcess(['syn2mas', 'migrate', '--stage', ...e.args('stage')]);
     expect(staged.code, staged.stderr).toBe(0);
     // A new device since the stage: the cut-over inserts its session, slowly.
-    await e.synapse.client.query(`INSERT INTO devices (user_id, device_id, display_name, last_seen, ip, user_agent, hidden) VALUES ('@alice:example.com', 'NEWDEV', 'New', 1700000000000, '198.51.100.7', 'Agent', false)`);
-    await e.mas.client.query(`
-      CREATE FUNCTION test_slow_insert() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(30); RETURN NEW; END $$;
-      CREATE TRIGGER test_slow BEFORE INSERT ON compat_sessions FOR EACH ROW EXECUTE FUNCTION test_slow_insert();`);
+    await e.synapse.client.query(
+      `INSERT INTO devices (user_id, device_id, display_name, last_seen, ip, user_agent, hidden) VALUES ('@alice:example.com', 'NEWDEV', 'New', 1700000000000, '198.51.100.7', 'Agent', false)`,
+    );
+    await slowInserts(e.mas.client, ['compat_sessions'], 30);
     const stage = async (): Promise<string> => JSON.stringify((await e.mas.client.query('SELECT name, fingerprint FROM mas_tool_stage.users ORDER BY name')).rows);
     const before = { mas: await snapshotDatabase(e.mas.client), stage: await stage() };
-    const watcher = new pg.Client({ connectionString: e.mas.url });
-    await watcher.connect();
-    try {
-      const run = spawnCli(['syn2mas', 'migrate', ...e.args('stage')]);
-      await waitFor(async () => (await activeQuery(watcher, e.mas.name, 'INSERT INTO compat_sessions%')) !== undefined, 'the cut-over to insert the new session');
-      const sent = Date.now();
-      run.child.kill('SIGINT');
-      expect(await run.exited).toEqual({ code: 130, signal: null });
-      await sleep(sent + 2_000 - Date.now());
-      expect(await toolSessions(watcher, [e.mas.name, e.synapse.name])).toEqual([]);
-      expect({ mas: await snapshotDatabase(e.mas.client), stage: await stage() }).toEqual(before);
-    } finally {
-      await watcher.end();
-    }
+    const watcher = await client(e.mas.url);
+    const run = spawnCli(['syn2mas', 'migrate', ...e.args('stage')]);
+    await waitFor(async () => (await activeQuery(watcher, e.mas.name, 'INSERT INTO compat_sessions%')) !== undefined, 'the cut-over to insert the new session');
+    const sent = Date.now();
+    run.child.kill('SIGINT');
+    expect(await run.exited).toEqual({ code: 130, signal: null });
+    expect(await sessionsAfter({ e, watcher }, sent, 2_000)).toEqual([]);
+    expect({ mas: await snapshotDatabase(e.mas.client), stage: await stage() }).toEqual(before);
   });
 });

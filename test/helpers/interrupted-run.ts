@@ -22,6 +22,12 @@ export async function bulkUsers(client: pg.Client, n: number): Promise<void> {
     ANALYZE;`);
 }
 
+/** Makes every row inserted into these MAS tables take `seconds` longer (a trigger that sleeps). */
+export async function slowInserts(mas: pg.Client, tables: readonly string[], seconds: number): Promise<void> {
+  await mas.query(`CREATE FUNCTION test_slow_insert() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(${seconds}); RETURN NEW; END $$`);
+  for (const t of tables) await mas.query(`CREATE TRIGGER test_slow BEFORE INSERT ON ${t} FOR EACH ROW EXECUTE FUNCTION test_slow_insert()`);
+}
+
 export async function waitFor(fn: () => Promise<boolean>, what: string, timeoutMs = 45_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await fn())) {
