@@ -1,6 +1,7 @@
 // Passwords reach mas-tool only from stdin (--password-stdin, for scripts: `printf %s "$PW" | ...`)
 // or from a prompt on a terminal that does not echo them; never from argv, where `ps` and shell
 // history would keep them.
+import { InterruptedError } from '../db/interrupt.js';
 import { UsageError } from '../errors.js';
 import type { PasswordSource } from '../report/output.js';
 import { Secret } from '../secret.js';
@@ -48,7 +49,8 @@ function readHidden(stdin: PasswordSource, stderr: { write(s: string): unknown }
     const onData = (chunk: Buffer | string): void => {
       for (const ch of typeof chunk === 'string' ? chunk : chunk.toString('utf8')) {
         if (ch === '\r' || ch === '\n' || ch === '\u0004') return done();
-        if (ch === '\u0003') return done(new UsageError('Interrupted; nothing was changed.'));
+        // Ctrl-C reaches a raw terminal as a character, not as SIGINT: the same outcome as the signal.
+        if (ch === '\u0003') return done(new InterruptedError('SIGINT', 'no-transaction'));
         if (ch === '\u007f' || ch === '\b') typed = typed.slice(0, -1);
         else typed += ch;
       }

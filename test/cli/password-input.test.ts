@@ -32,9 +32,12 @@ describe('password input', () => {
     await expect(promptPassword(stdin, stderr, 'Password')).rejects.toThrow(/differ/);
   });
 
-  it('stops on Ctrl-C', async () => {
+  it('stops on Ctrl-C, as the signal would: exit 130', async () => {
     const { stdin, stderr } = terminal(['abc\u0003']);
-    await expect(promptPassword(stdin, stderr, 'Password')).rejects.toThrow(/Interrupted/);
+    const err = await promptPassword(stdin, stderr, 'Password').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MasToolError);
+    expect((err as MasToolError).message).toBe('Interrupted by SIGINT; no database transaction was open.');
+    expect((err as MasToolError).exitCode).toBe(130);
   });
 
   it('without a terminal, says to use --password-stdin', async () => {
