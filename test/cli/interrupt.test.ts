@@ -81,14 +81,21 @@ async function sessionsAfter(p: { e: Syn2masEnv; watcher: pg.Client }, since: nu
   return toolSessions(p.watcher, [p.e.mas.name, p.e.synapse.name]);
 }
 
+/** Sends `signal` to the run: mas-tool's sessions left `graceMs` later, and how the run ended. */
+async function stopRun(p: { e: Syn2masEnv; watcher: pg.Client }, run: Spawned, signal: NodeJS.Signals, graceMs = 2_000): Promise<{ sessions: string[]; exit: Awaited<Spawned['exited']> }> {
+  const sent = Date.now();
+  run.child.kill(signal);
+  const sessions = await sessionsAfter(p, sent, graceMs);
+  return { sessions, exit: await run.exited };
+}
+
 describe('a migration stopped by a signal', { timeout: 90_000 }, () => {
   it('Ctrl-C after the load cancels the rebuild, rolls back and exits 130 with one JSON document', async () => {
     const p = await prepared({ rebuild: { ms: 10 } });
     const run = await migrateUntil(p, REBUILD, ['--json']);
-    const sent = Date.now();
-    run.child.kill('SIGINT');
-    expect(await sessionsAfter(p, sent, 2_000)).toEqual([]);
-    expect(await run.exited).toEqual({ code: 130, signal: null });
+    const { sessions, exit } = await stopRun(p, run, 'SIGINT');
+    expect(sessions).toEqual([]);
+    expect(exit).toEqual({ code: 130, signal: null });
     const doc = JSON.parse(run.stdout()) as { ok: boolean; error: { code: string; message: string; hint: string } };
     expect(doc.ok).toBe(false);
     expect(doc.error.code).toBe('MAS_TOOL_INTERRUPTED');
@@ -103,10 +110,9 @@ describe('a migration stopped by a signal', { timeout: 90_000 }, () => {
   it('SIGTERM during the load cancels both COPY streams, rolls back and exits 143 with one error line', async () => {
     const p = await prepared({ load: true });
     const run = await migrateUntil(p, 'COPY compat_access_tokens%');
-    const sent = Date.now();
-    run.child.kill('SIGTERM');
-    expect(await sessionsAfter(p, sent, 2_000)).toEqual([]);
-    expect(await run.exited).toEqual({ code: 143, signal: null });
+    const { sessions, exit } = await stopRun(p, run, 'SIGTERM');
+    expect(sessions).toEqual([]);
+    expect(exit).toEqual({ code: 143, signal: null });
     expect(run.stderr()).toContain('error: Interrupted by SIGTERM: the database work in progress was cancelled and rolled back; nothing was changed.\n');
     expect(run.stderr().match(/error:/g)).toHaveLength(1);
     expect(run.stderr()).not.toMatch(/\n\s+at |DeprecationWarning/);
@@ -116,10 +122,9 @@ describe('a migration stopped by a signal', { timeout: 90_000 }, () => {
   it('SIGHUP (the terminal closed) rolls back the same way and exits 129', async () => {
     const p = await prepared({ rebuild: { ms: 10 } });
     const run = await migrateUntil(p, REBUILD, ['--dry-run']);
-    const sent = Date.now();
-    run.child.kill('SIGHUP');
-    expect(await sessionsAfter(p, sent, 2_000)).toEqual([]);
-    expect(await run.exited).toEqual({ code: 129, signal: null });
+    const { sessions, exit } = await stopRun(p, run, 'SIGHUP');
+    expect(sessions).toEqual([]);
+    expect(exit).toEqual({ code: 129, signal: null });
     expect(run.stderr()).toContain('error: Interrupted by SIGHUP');
     expect(await snapshots(p.e)).toEqual(p.before);
   });
@@ -129,11 +134,10 @@ describe('a migration stopped by a signal', { timeout: 90_000 }, () => {
     const { rows } = await p.watcher.query<{ n: number }>(`SELECT current_setting('server_version_num')::int AS n`);
     if ((rows[0]?.n ?? 0) < 140000) t.skip(); // client_connection_check_interval is PostgreSQL 14 and later
     const run = await migrateUntil(p, REBUILD);
-    const sent = Date.now();
-    run.child.kill('SIGKILL');
-    expect(await run.exited).toEqual({ code: null, signal: 'SIGKILL' });
+    const { sessions, exit } = await stopRun(p, run, 'SIGKILL', 5_000);
+    expect(exit).toEqual({ code: null, signal: 'SIGKILL' });
     // The index build alone would take another 20 s: only the connection check ends it this soon.
-    expect(await sessionsAfter(p, sent, 5_000)).toEqual([]);
+    expect(sessions).toEqual([]);
     expect(await snapshots(p.e)).toEqual(p.before);
   });
 
@@ -172,10 +176,9 @@ describe('other commands stopped by a signal', { timeout: 90_000 }, () => {
     await holder.query('LOCK TABLE users IN ACCESS EXCLUSIVE MODE');
     const run = spawnCli(['syn2mas', 'check', ...e.args('check')]);
     await waitFor(async () => (await toolSessions(watcher, [e.synapse.name])).some((s) => s.startsWith('mas-tool-synapse: active')), 'the check to wait on the lock');
-    const sent = Date.now();
-    run.child.kill('SIGINT');
-    expect(await run.exited).toEqual({ code: 130, signal: null });
-    expect(await sessionsAfter({ e, watcher }, sent, 2_000)).toEqual([]);
+    const { sessions, exit } = await stopRun({ e, watcher }, run, 'SIGINT');
+    expect(exit).toEqual({ code: 130, signal: null });
+    expect(sessions).toEqual([]);
     expect(run.stderr()).toContain('error: Interrupted by SIGINT');
     await holder.query('ROLLBACK');
   });
@@ -192,10 +195,9 @@ describe('other commands stopped by a signal', { timeout: 90_000 }, () => {
       async () => (await watcher.query(`SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND application_name = 'mas-tool' AND wait_event_type = 'Lock'`, [e.mas.name])).rows.length > 0,
       'the lock to wait on the test',
     );
-    const sent = Date.now();
-    run.child.kill('SIGTERM');
-    expect(await run.exited).toEqual({ code: 143, signal: null });
-    expect(await sessionsAfter({ e, watcher }, sent, 2_000)).toEqual([]);
+    const { sessions, exit } = await stopRun({ e, watcher }, run, 'SIGTERM');
+    expect(exit).toEqual({ code: 143, signal: null });
+    expect(sessions).toEqual([]);
     expect(JSON.parse(run.stdout())).toMatchObject({ ok: false, error: { code: 'MAS_TOOL_INTERRUPTED' } });
     await holder.query('ROLLBACK');
     const { rows } = await holder.query<{ locked: boolean }>(`SELECT locked_at IS NOT NULL AS locked FROM users WHERE username = 'alice'`);
@@ -216,10 +218,9 @@ describe('other commands stopped by a signal', { timeout: 90_000 }, () => {
     const watcher = await client(e.mas.url);
     const run = spawnCli(['syn2mas', 'migrate', ...e.args('stage')]);
     await waitFor(async () => (await activeQuery(watcher, e.mas.name, 'INSERT INTO compat_sessions%')) !== undefined, 'the cut-over to insert the new session');
-    const sent = Date.now();
-    run.child.kill('SIGINT');
-    expect(await run.exited).toEqual({ code: 130, signal: null });
-    expect(await sessionsAfter({ e, watcher }, sent, 2_000)).toEqual([]);
+    const { sessions, exit } = await stopRun({ e, watcher }, run, 'SIGINT');
+    expect(exit).toEqual({ code: 130, signal: null });
+    expect(sessions).toEqual([]);
     expect({ mas: await snapshotDatabase(e.mas.client), stage: await stage() }).toEqual(before);
   });
 });
