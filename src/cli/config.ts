@@ -7,6 +7,7 @@ import { scrubStrongSecrets } from '../secret.js';
 import { EXIT, type CliContext } from './context.js';
 import { addMasConfigOption, addSynapseConfigOption } from './options.js';
 import { checkOutputFile, writeOutputFile } from './output-file.js';
+import { commandAction, readMasConfig, readSynapseConfig } from './runner.js';
 
 interface GenerateFlags {
   synapseConfig: string[];
@@ -22,8 +23,7 @@ export function registerConfigCommands(program: Command, ctx: CliContext): void 
     .option('-o, --output <file>', 'write to this file (mode 0600) instead of stdout')
     .option('--force', 'replace --output if it already exists');
   addSynapseConfigOption(generate, true);
-  generate.action(async (flags: GenerateFlags, cmd: Command) => {
-    const out = ctx.output(cmd);
+  generate.action(commandAction(ctx, async (out, flags: GenerateFlags) => {
     if (out.json && flags.output === undefined) {
       throw new UsageError('--json needs --output: the generated config holds secrets and is written to a file, the JSON reports on it.', {
         hint: 'Add --output /etc/mas/config.yaml (written with mode 0600), or leave out --json to print the YAML.',
@@ -32,13 +32,11 @@ export function registerConfigCommands(program: Command, ctx: CliContext): void 
     const outputFile = { flag: '--output', force: flags.force === true };
     if (flags.output !== undefined) checkOutputFile(flags.output, outputFile);
 
-    const { loadSynapseConfigFiles } = await import('../config/read.js');
-    const { parseSynapseConfig } = await import('../config/synapse.js');
     const { readSecretSource } = await import('../config/secret-source.js');
     const { generateMasConfig } = await import('../config/generate.js');
     const { generateSecrets } = await import('../config/keys.js');
 
-    const synapse = parseSynapseConfig(loadSynapseConfigFiles(flags.synapseConfig));
+    const synapse = await readSynapseConfig(flags.synapseConfig);
     const secretSource = synapse.mas?.secret;
     const result = generateMasConfig(synapse, {
       now: new Date(),
@@ -53,8 +51,9 @@ export function registerConfigCommands(program: Command, ctx: CliContext): void 
       out.writeStdout(result.yaml);
     }
     out.findings(result.findings);
-    if (out.json) out.writeJson({ ok: true, output: flags.output ?? null, findings: result.findings });
-  });
+    // The product went to stdout or the file above: no human lines to add.
+    return { exitCode: EXIT.ok, json: () => ({ ok: true, output: flags.output ?? null, findings: result.findings }) };
+  }));
 
   const after = config
     .command('synapse-after')
@@ -66,8 +65,7 @@ export function registerConfigCommands(program: Command, ctx: CliContext): void 
     .option('--force', 'replace --output if it already exists');
   addSynapseConfigOption(after, true);
   addMasConfigOption(after);
-  after.action(async (flags: AfterFlags, cmd: Command) => {
-    const out = ctx.output(cmd);
+  after.action(commandAction(ctx, async (out, flags: AfterFlags) => {
     const outputFile = { flag: '--output', force: flags.force === true };
     if (flags.output !== undefined) checkOutputFile(flags.output, outputFile);
     if (flags.endpoint !== undefined) {
@@ -79,15 +77,14 @@ export function registerConfigCommands(program: Command, ctx: CliContext): void 
       }
       if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) throw new UsageError(`--endpoint ${flags.endpoint} is not an http(s) URL.`, { hint: 'For example --endpoint http://mas:8080/.' });
     }
-    const { expandSynapseConfigPaths, loadMasConfigFiles, loadSynapseConfigFiles, resolveMasConfigPaths } = await import('../config/read.js');
+    const { expandSynapseConfigPaths, loadSynapseConfigFiles } = await import('../config/read.js');
     const { parseSynapseConfig } = await import('../config/synapse.js');
-    const { parseMasConfig } = await import('../config/mas.js');
     const { planSynapseAfter, renderPlanDiff } = await import('../config/synapse-after.js');
     const { secretFileFindings } = await import('../config/shared-secret-file.js');
 
     const merged = loadSynapseConfigFiles(flags.synapseConfig);
     const synapse = parseSynapseConfig(merged);
-    const mas = parseMasConfig(loadMasConfigFiles(resolveMasConfigPaths(flags.config ?? [], ctx.streams.env)));
+    const mas = await readMasConfig(ctx, flags.config);
     const files = expandSynapseConfigPaths(flags.synapseConfig).map((path) => ({ path, text: readText(path) }));
     const directories = flags.synapseConfig.filter((p) => statSync(p).isDirectory());
     const plan = planSynapseAfter({
@@ -101,7 +98,6 @@ export function registerConfigCommands(program: Command, ctx: CliContext): void 
     });
     const findings = [...plan.findings, ...secretFileFindings(plan.secretPath, mas)];
     const code = findings.some((f) => f.severity !== 'info') ? EXIT.warnings : EXIT.ok;
-    ctx.exitCode = code;
 
     const shown = flags.block ? plan.block : renderPlanDiff(plan, { mask: true });
     if (flags.output !== undefined) {
@@ -113,8 +109,9 @@ export function registerConfigCommands(program: Command, ctx: CliContext): void 
     }
     if (!flags.block && plan.changes.length === 0) out.note('homeserver.yaml needs no change.');
     out.findings(findings);
-    if (out.json) {
-      out.writeJson({
+    return {
+      exitCode: code,
+      json: () => ({
         ok: code === EXIT.ok,
         exitCode: code,
         endpoint: plan.endpoint,
@@ -125,9 +122,9 @@ export function registerConfigCommands(program: Command, ctx: CliContext): void 
         ...(flags.block ? {} : { diff: shown }),
         output: flags.output ?? null,
         findings,
-      });
-    }
-  });
+      }),
+    };
+  }));
 }
 
 interface AfterFlags {

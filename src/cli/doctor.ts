@@ -2,7 +2,8 @@
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import type { CliContext } from './context.js';
-import { addMasConfigOption, addSynapseConfigOption, collect } from './options.js';
+import { addMasConfigOption, addSynapseConfigOption, collect, positiveSeconds } from './options.js';
+import { commandAction, readMasConfig, readSynapseConfig } from './runner.js';
 
 interface DoctorFlags {
   config?: string[];
@@ -39,12 +40,8 @@ export function registerDoctorCommand(program: Command, ctx: CliContext): void {
     .option('--base-url <url>', 'the client-facing base URL (what m.homeserver.base_url says), for the routing checks when the well-known cannot be found from here');
   addMasConfigOption(doctor);
   addSynapseConfigOption(doctor, false);
-  doctor.action(async (flags: DoctorFlags, cmd: Command) => {
-    const out = ctx.output(cmd);
-    const timeout = Number(flags.timeout);
-    if (!Number.isFinite(timeout) || timeout <= 0) throw new UsageError(`--timeout must be a positive number of seconds (got "${flags.timeout}").`);
-    const { loadMasConfigFiles, resolveMasConfigPaths } = await import('../config/read.js');
-    const { parseMasConfig } = await import('../config/mas.js');
+  doctor.action(commandAction(ctx, async (out, flags: DoctorFlags) => {
+    const timeout = positiveSeconds('--timeout', flags.timeout);
     const { readSecretSource } = await import('../config/secret-source.js');
     const { createHttpClient } = await import('../http/client.js');
     const { doctorChecks } = await import('../doctor/checks/index.js');
@@ -65,13 +62,8 @@ export function registerDoctorCommand(program: Command, ctx: CliContext): void {
     if (flags.serverName !== undefined && !/^[^/?#@\s]+$/.test(flags.serverName)) {
       throw new UsageError(`--server-name ${flags.serverName} is not a server name.`, { hint: 'A server name is host or host:port, as in @alice:example.com (example.com), without https://.' });
     }
-    const mas = parseMasConfig(loadMasConfigFiles(resolveMasConfigPaths(flags.config ?? [], ctx.streams.env)));
-    let synapse;
-    if (flags.synapseConfig !== undefined) {
-      const { loadSynapseConfigFiles } = await import('../config/read.js');
-      const { parseSynapseConfig } = await import('../config/synapse.js');
-      synapse = parseSynapseConfig(loadSynapseConfigFiles(flags.synapseConfig));
-    }
+    const mas = await readMasConfig(ctx, flags.config);
+    const synapse = flags.synapseConfig === undefined ? undefined : await readSynapseConfig(flags.synapseConfig);
     const serverName = flags.serverName ?? mas.matrix.homeserver;
     const http = createHttpClient({ timeoutMs: timeout * 1000, ...(flags.caFile !== undefined ? { caFile: flags.caFile } : {}) });
     try {
@@ -93,11 +85,13 @@ export function registerDoctorCommand(program: Command, ctx: CliContext): void {
       // null when no check needed it (--only config, say).
       const discovered = await session.discovered();
       const discovery = discovered === undefined ? null : discoveryJson(discovered);
-      if (out.json) out.writeJson({ ok: exitCode === 0, exitCode, discovery, checks: results });
-      else out.print(renderDoctor(results, out.paint, discovery).join('\n'));
-      ctx.exitCode = exitCode;
+      return {
+        exitCode,
+        json: () => ({ ok: exitCode === 0, exitCode, discovery, checks: results }),
+        human: () => renderDoctor(results, out.paint, discovery),
+      };
     } finally {
       await http.close();
     }
-  });
+  }));
 }

@@ -15,6 +15,8 @@ import type { HttpClient, HttpClientOptions } from '../http/client.js';
 import type { Output } from '../report/output.js';
 import { scrubSecrets, type Secret } from '../secret.js';
 import { EXIT, type CliContext } from './context.js';
+import { positiveSeconds } from './options.js';
+import { readMasConfig, readSynapseConfig } from './runner.js';
 
 interface GroupFlags {
   config?: string[];
@@ -112,12 +114,9 @@ export async function withManage<T>(ctx: CliContext, cmd: Command, needs: Needs,
   await keepHeapNearLive();
   const flags = cmd.optsWithGlobals<GroupFlags>();
   if (flags.via !== undefined && flags.via !== 'api' && flags.via !== 'db') throw new UsageError(`--via ${flags.via}: choose api or db.`, { hint: 'api uses the MAS admin API, db writes the MAS database.' });
-  const { loadMasConfigFiles, resolveMasConfigPaths } = await import('../config/read.js');
-  const { parseMasConfig } = await import('../config/mas.js');
   const { readSecretSource } = await import('../config/secret-source.js');
-  const mas = parseMasConfig(loadMasConfigFiles(resolveMasConfigPaths(flags.config ?? [], ctx.streams.env)));
-  const timeout = Number(flags.timeout);
-  if (!Number.isFinite(timeout) || timeout <= 0) throw new UsageError(`--timeout must be a positive number of seconds (got "${flags.timeout}").`);
+  const mas = await readMasConfig(ctx, flags.config);
+  const timeout = positiveSeconds('--timeout', flags.timeout);
   const name = cmd.name();
   if (flags.via === 'api' && needs.dbOnly === true) {
     throw new UsageError(`${name} has no MAS admin API endpoint; it needs the MAS database.`, { hint: `Run it with --via db (the database in the MAS config's database section must be reachable).` });
@@ -271,13 +270,11 @@ export async function readSynapse(ctx: CliContext, flags: SynapseFlags, serverNa
 
 /** Synapse's admins, a batch at a time from one read-only snapshot, for as long as `work` runs. */
 export async function withSynapseAdmins<T>(ctx: CliContext, flags: SynapseFlags, serverName: string, work: (admins: AsyncIterable<SynapseAdmin[]>) => Promise<T>): Promise<T> {
-  const { loadSynapseConfigFiles } = await import('../config/read.js');
-  const { parseSynapseConfig } = await import('../config/synapse.js');
   const { synapseTarget, connect } = await import('../db/connection.js');
   const { readSynapseAdminBatches } = await import('../manage/synapse-admins.js');
   const { BATCH_SIZE } = await import('../manage/commands/batches.js');
   if (flags.synapseConfig === undefined) throw new UsageError('--synapse-database-uri needs --synapse-config too (for the server name and the rest of the Synapse settings).');
-  const synapse = parseSynapseConfig(loadSynapseConfigFiles(flags.synapseConfig));
+  const synapse = await readSynapseConfig(flags.synapseConfig);
   if (synapse.serverName !== serverName) {
     throw new UsageError(`homeserver.yaml says server_name ${synapse.serverName}, the MAS config's matrix.homeserver is ${serverName}: these are not the same deployment.`);
   }

@@ -1,5 +1,6 @@
 // Flags shared by several commands, declared once so they read the same everywhere.
 import { type Command, Option } from 'commander';
+import { UsageError } from '../errors.js';
 
 /** For repeatable flags: commander calls it once per occurrence. */
 export function collect(value: string, previous: string[] | undefined): string[] {
@@ -24,6 +25,13 @@ export function addSynapseDatabaseUriOption(cmd: Command): Command {
     '--synapse-database-uri <uri>',
     'connect to the Synapse database with this libpq URI instead of homeserver.yaml database.args',
   );
+}
+
+/** A flag of seconds (--timeout), as a number: positive, or a usage error naming the flag. */
+export function positiveSeconds(flag: string, value: string | undefined): number {
+  const seconds = Number(value);
+  if (!Number.isFinite(seconds) || seconds <= 0) throw new UsageError(`${flag} must be a positive number of seconds (got "${value}").`);
+  return seconds;
 }
 
 /** Global flags, available on every command (commander accepts them before or after the subcommand). */

@@ -11,6 +11,7 @@ import type { ProgressState } from '../syn2mas/migrate.js';
 import type { CliContext } from './context.js';
 import { addMasConfigOption, addSynapseConfigOption, addSynapseDatabaseUriOption, collect } from './options.js';
 import { checkOutputFile, writeOutputFile, type OutputFileOptions } from './output-file.js';
+import { commandAction, type CommandResult } from './runner.js';
 
 interface CheckFlags {
   config?: string[];
@@ -100,14 +101,14 @@ export function registerSyn2masCommands(program: Command, ctx: CliContext): Comm
     .description('Migrate users, passwords, emails, SSO links, devices and tokens from Synapse into MAS');
 
   const check = addCheckOptions(group.command('check').description('find every migration blocker before downtime (read-only, safe while Synapse runs)'));
-  check.action(async (flags: CheckFlags, cmd: Command) => {
-    const out = ctx.output(cmd);
+  check.action(commandAction(ctx, async (out, flags: CheckFlags) => {
     const { runCheck, ALL_CHECK_CODES } = await import('../syn2mas/check.js');
     const options = checkOptions(flags, ALL_CHECK_CODES);
     const { context, targets } = await openContext(flags, ctx, out);
     const report = await runCheck(context, options);
-    if (out.json) {
-      out.writeJson({
+    return {
+      exitCode: report.exitCode,
+      json: () => ({
         ok: report.exitCode === 0,
         exitCode: report.exitCode,
         targets,
@@ -115,19 +116,16 @@ export function registerSyn2masCommands(program: Command, ctx: CliContext): Comm
         accepted: report.accepted,
         findings: report.findings,
         timings: report.timings,
-      });
-    } else {
-      renderCheck(out, report.findings, new Set(report.accepted), report.exitCode);
-    }
-    ctx.exitCode = report.exitCode;
-  });
+      }),
+      human: () => checkLines(out, report.findings, new Set(report.accepted), report.exitCode),
+    };
+  }));
   const migrate = addCheckOptions(group.command('migrate').description('migrate Synapse into an empty MAS database, all-or-nothing'))
     .option('--dry-run', 'do the whole migration, constraint checks included, then roll back; Synapse may keep running')
     .option('--stage', 'copy everything while Synapse keeps running (again: bring the stage up to date); a later plain migrate cuts over')
     .option('--report <file>', 'also write the report as JSON to this file (mode 0600)')
     .option('--force', 'replace the --report file if it already exists');
-  migrate.action(async (flags: CheckFlags & { dryRun?: boolean; stage?: boolean; report?: string; force?: boolean }, cmd: Command) => {
-    const out = ctx.output(cmd);
+  migrate.action(commandAction(ctx, async (out, flags: CheckFlags & { dryRun?: boolean; stage?: boolean; report?: string; force?: boolean }) => {
     // Before any work: a report that cannot be written must not be found out after the commit.
     const reportFile = flags.report === undefined ? undefined : { path: flags.report, flag: '--report', force: flags.force === true };
     if (reportFile !== undefined) checkOutputFile(reportFile.path, reportFile);
@@ -144,17 +142,15 @@ export function registerSyn2masCommands(program: Command, ctx: CliContext): Comm
     const errors = check.findings.filter((f) => f.severity === 'error');
     const warnings = check.findings.filter((f) => f.severity === 'warning');
     if (errors.length > 0) {
-      if (out.json) out.writeJson({ ok: false, exitCode: 10, dryRun, targets, findings: check.findings, migration: null });
-      else renderCheck(out, check.findings, accepted, 10);
-      ctx.exitCode = 10;
-      return;
+      return {
+        exitCode: 10,
+        json: () => ({ ok: false, exitCode: 10, dryRun, targets, findings: check.findings, migration: null }),
+        human: () => checkLines(out, check.findings, accepted, 10),
+      };
     }
     if (!out.json) out.print(renderFindings('Warnings', warnings, out.paint, accepted).join('\n'));
     const stage = flags.stage === true;
-    if (check.stage !== undefined) {
-      await runStagedDelta(ctx, out, { context, targets, check, dryRun, cutover: !stage, reportFile });
-      return;
-    }
+    if (check.stage !== undefined) return runStagedDelta(ctx, out, { context, targets, check, dryRun, cutover: !stage, reportFile });
     out.note(
       (dryRun ? 'Dry run: ' : '') +
         (stage ? 'Staging: copying everything while Synapse keeps running. MAS must not serve this database until the cut-over.' : 'Migrating.') +
@@ -180,10 +176,8 @@ export function registerSyn2masCommands(program: Command, ctx: CliContext): Comm
     }
     const document = { ok: true, exitCode: 0, dryRun, targets, findings: check.findings, migration: report };
     writeReport(out, reportFile, document);
-    if (out.json) out.writeJson(document);
-    else out.print(renderMigration(report, out.paint).join('\n'));
-    ctx.exitCode = 0;
-  });
+    return { exitCode: 0, json: () => document, human: () => renderMigration(report, out.paint) };
+  }));
   const verify = group
     .command('verify')
     .description('compare the MAS database with Synapse after a migration, set-wise; read-only');
@@ -191,37 +185,34 @@ export function registerSyn2masCommands(program: Command, ctx: CliContext): Comm
   addSynapseConfigOption(verify, true);
   addSynapseDatabaseUriOption(verify);
   verify.option('--upstream-provider-mapping <idp:ulid>', 'the mapping the migration used, if given explicitly (repeatable)', collect);
-  verify.action(async (flags: CheckFlags, cmd: Command) => {
-    const out = ctx.output(cmd);
+  verify.action(commandAction(ctx, async (out, flags: CheckFlags) => {
     const { runVerify } = await import('../syn2mas/verify.js');
     const { configProviderMapping } = await import('../syn2mas/checks/providers.js');
     const { context, targets } = await openContext(flags, ctx, out);
     const report = await runVerify(context, {
       providerMapping: configProviderMapping(context.mas.upstreamProviders, parseProviderMapping(flags.upstreamProviderMapping ?? [])),
     });
-    if (out.json) {
-      out.writeJson({
+    const p = out.paint;
+    return {
+      exitCode: report.exitCode,
+      json: () => ({
         ok: report.exitCode === 0,
         exitCode: report.exitCode,
         targets,
         counts: report.counts,
         findings: report.findings,
         timings: report.timings,
-      });
-    } else {
-      const p = out.paint;
-      const lines = [
+      }),
+      human: () => [
         ...renderFindings('Differences', report.findings.filter((f) => f.severity === 'error'), p),
         ...renderFindings('Notes', report.findings.filter((f) => f.severity !== 'error'), p),
         '',
         report.exitCode === 0
           ? p.green('MAS is consistent with Synapse.')
           : p.red('MAS differs from what the migration should have written: see the differences above.'),
-      ];
-      out.print(lines.join('\n'));
-    }
-    ctx.exitCode = report.exitCode;
-  });
+      ],
+    };
+  }));
   return group;
 }
 
@@ -230,7 +221,7 @@ async function runStagedDelta(
   ctx: CliContext,
   out: Output,
   o: { context: Syn2masContext; targets: unknown; check: CheckReport; dryRun: boolean; cutover: boolean; reportFile: ReportFile | undefined },
-): Promise<void> {
+): Promise<CommandResult> {
   const { runDelta } = await import('../syn2mas/stage/delta.js');
   const { startProgress } = await import('../report/progress.js');
   const { renderDelta } = await import('../report/migration.js');
@@ -255,9 +246,7 @@ async function runStagedDelta(
   }
   const document = { ok: true, exitCode: 0, dryRun: o.dryRun, targets: o.targets, findings: o.check.findings, migration: null, delta: report };
   writeReport(out, o.reportFile, document);
-  if (out.json) out.writeJson(document);
-  else out.print(renderDelta(report, out.paint).join('\n'));
-  ctx.exitCode = 0;
+  return { exitCode: 0, json: () => document, human: () => renderDelta(report, out.paint) };
 }
 
 type ReportFile = OutputFileOptions & { path: string };
@@ -281,7 +270,7 @@ function writeReport(out: Output, file: ReportFile | undefined, document: unknow
   }
 }
 
-function renderCheck(out: Output, findings: readonly Finding[], accepted: ReadonlySet<string>, exitCode: number): void {
+function checkLines(out: Output, findings: readonly Finding[], accepted: ReadonlySet<string>, exitCode: number): string[] {
   const p = out.paint;
   const by = (s: Finding['severity']) => findings.filter((f) => f.severity === s);
   const lines: string[] = [];
@@ -299,5 +288,5 @@ function renderCheck(out: Output, findings: readonly Finding[], accepted: Readon
         ? p.red(`${errors} error${errors === 1 ? '' : 's'} must be fixed before migrating${warnings > 0 ? `, and ${warnings} warning${warnings === 1 ? '' : 's'} to review` : ''}.`)
         : p.yellow(`${warnings} warning${warnings === 1 ? '' : 's'} to review; accept them with --accept ${[...new Set(by('warning').filter((f) => !accepted.has(f.code)).map((f) => f.code))].join(',')} to proceed in automation.`);
   lines.push('', verdict);
-  out.print(lines.join('\n'));
+  return lines;
 }
