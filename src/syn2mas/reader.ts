@@ -115,23 +115,31 @@ export function phaseQueries(serverName: string, escapeLiteral: (s: string) => s
   const where = (column: string): string => (only === undefined ? '' : ` WHERE ${column} = ANY(${only})`);
   // A device's compat session is as old as its oldest token, which both the device and its tokens
   // can compute: no map from devices to sessions is needed.
-  // `plain`: the device has a token without a refresh token (puppets aside), which the migration
-  // carries whenever it carries the device.
   const sessionTs = `session_ts AS (
-      SELECT user_id, device_id, min(last_validated) AS ts, bool_or(refresh_token_id IS NULL) AS plain FROM access_tokens
+      SELECT user_id, device_id, min(last_validated) AS ts FROM access_tokens
        WHERE device_id IS NOT NULL AND puppets_user_id IS NULL${and('user_id')} GROUP BY user_id, device_id)`;
-  // Devices with a refresh pair the migration carries (REFRESH_REASON's 'migrate' on a device that is
-  // itself migrated): an access token paired with its refresh token on the same user and device, not
-  // superseded (the refresh token's successor has an access token not yet used). Only refreshable
-  // tokens are read. With `plain`, a device row then says whether its session keeps a working token,
-  // which the summary counts from the stream instead of joining every session with every token.
+  // The devices' own version of session_ts, which also says whether the device's session keeps a
+  // working token, so that the summary counts it from the stream instead of joining every session
+  // with every token afterwards. It does when the device has a token without a refresh token (not a
+  // puppet's: those are not carried), or a refresh pair that is carried (REFRESH_REASON's
+  // 'migrate' on a device that is itself migrated): an access token paired with its refresh token
+  // on the same user and device, whose refresh token's successor has an access token not yet used.
+  // Only the refreshable tokens are joined to their refresh tokens.
   const successorsOf = only === undefined ? '' : ` AND refresh_token_id IN (SELECT n.next_token_id FROM refresh_tokens n WHERE n.user_id = ANY(${only}) AND n.next_token_id IS NOT NULL)`;
-  const pairDevices = `pair_devices AS (
-      SELECT DISTINCT r.user_id, r.device_id FROM refresh_tokens r
-        JOIN access_tokens a ON a.refresh_token_id = r.id AND a.user_id = r.user_id AND a.device_id = r.device_id
-        LEFT JOIN (SELECT refresh_token_id, bool_and(used IS TRUE) AS all_used FROM access_tokens
-                    WHERE refresh_token_id IS NOT NULL${successorsOf} GROUP BY refresh_token_id) s ON s.refresh_token_id = r.next_token_id
-       WHERE s.all_used IS NOT TRUE${and('r.user_id')})`;
+  const deviceTokens = `pair_successors AS MATERIALIZED (
+      SELECT refresh_token_id, bool_and(used IS TRUE) AS all_used FROM access_tokens
+       WHERE refresh_token_id IS NOT NULL${successorsOf} GROUP BY refresh_token_id
+    ), device_tokens AS (
+      SELECT user_id, device_id, min(ts) AS ts, bool_or(working) AS working FROM (
+        SELECT user_id, device_id, last_validated AS ts, true AS working FROM access_tokens
+         WHERE refresh_token_id IS NULL AND device_id IS NOT NULL AND puppets_user_id IS NULL${and('user_id')}
+        UNION ALL
+        SELECT a.user_id, a.device_id, CASE WHEN a.puppets_user_id IS NULL THEN a.last_validated END,
+               coalesce(r.user_id = a.user_id AND r.device_id = a.device_id AND s.all_used IS NOT TRUE, false)
+          FROM access_tokens a LEFT JOIN refresh_tokens r ON r.id = a.refresh_token_id
+          LEFT JOIN pair_successors s ON s.refresh_token_id = r.next_token_id
+         WHERE a.refresh_token_id IS NOT NULL AND a.device_id IS NOT NULL${and('a.user_id')}
+      ) t GROUP BY user_id, device_id)`;
   return {
     users: inline(`SELECT u.name, u.password_hash, u.admin, u.deactivated, u.locked, u.is_guest, u.creation_ts, ${USER_CLASS} AS reason FROM users u${where('u.name')}`),
     threepids: inline(
@@ -143,11 +151,10 @@ export function phaseQueries(serverName: string, escapeLiteral: (s: string) => s
          FROM user_external_ids e LEFT JOIN users u ON u.name = e.user_id${where('e.user_id')}`,
     ),
     devices: inline(
-      `WITH ${sessionTs}, ${pairDevices}
-       SELECT d.user_id, u.creation_ts, u.admin, d.device_id, d.display_name, d.last_seen, d.ip, d.user_agent, st.ts,
-              coalesce(st.plain, false) OR pd.user_id IS NOT NULL AS has_token, ${DEVICE_REASON} AS reason
-         ${DEVICE_FROM} LEFT JOIN session_ts st ON st.user_id = d.user_id AND st.device_id = d.device_id
-         LEFT JOIN pair_devices pd ON pd.user_id = d.user_id AND pd.device_id = d.device_id${where('d.user_id')}`,
+      `WITH ${deviceTokens}
+       SELECT d.user_id, u.creation_ts, u.admin, d.device_id, d.display_name, d.last_seen, d.ip, d.user_agent, dt.ts,
+              coalesce(dt.working, false) AS has_token, ${DEVICE_REASON} AS reason
+         ${DEVICE_FROM} LEFT JOIN device_tokens dt ON dt.user_id = d.user_id AND dt.device_id = d.device_id${where('d.user_id')}`,
     ),
     // Deviceless tokens need no session time, so this query skips the per-device aggregate; and no
     // device row can match them, so instead of joining (hashing) every device of the server for a
@@ -220,7 +227,7 @@ export const decode = {
     userAgent: r[7] ?? null,
     sessionTs: num(r[8]),
   }),
-  /** Whether a device row's session keeps a working token (see pair_devices in phaseQueries). */
+  /** Whether a device row's session keeps a working token (see device_tokens in phaseQueries). */
   deviceHasToken: (r: CopyValue[]): boolean => flag(r[9]),
   accessToken: (r: CopyValue[]): SynapseAccessToken => ({
     id: req(r[0]),
