@@ -13,7 +13,7 @@ import type { ItemResult, ManageResult } from '../manage/model.js';
 import { asInterruption } from '../db/interrupt.js';
 import type { HttpClient, HttpClientOptions } from '../http/client.js';
 import type { Output } from '../report/output.js';
-import { scrubSecrets, type Secret } from '../secret.js';
+import { scrubSecrets, scrubStrongSecrets, type Secret } from '../secret.js';
 import { EXIT, type CliContext } from './context.js';
 import { positiveSeconds } from './options.js';
 import { readMasConfig, readSynapseConfig } from './runner.js';
@@ -36,7 +36,7 @@ class StreamedItems implements ItemSink {
 
   begin(head: { command: string; backend: 'api' | 'db'; dryRun: boolean }): void {
     this.begun = true;
-    if (this.out.json) this.out.writeStdout(scrubSecrets(renderers!.jsonHead(head)));
+    if (this.out.json) this.out.writeStdout(scrubStrongSecrets(renderers!.jsonHead(head)));
   }
 
   items(batch: readonly ItemResult[]): void {
@@ -44,7 +44,7 @@ class StreamedItems implements ItemSink {
     // Items are given once their batch is done: those changed were committed.
     this.changed += batch.filter((i) => i.status === 'changed').length;
     if (this.out.json) {
-      this.out.writeStdout(scrubSecrets(renderers!.jsonItems(batch, this.#first)));
+      this.out.writeStdout(scrubStrongSecrets(renderers!.jsonItems(batch, this.#first)));
       this.#first = false;
     } else {
       this.out.print(batch.map((i) => renderers!.renderItem(i, this.out.paint)).join('\n'));
@@ -52,7 +52,7 @@ class StreamedItems implements ItemSink {
   }
 
   end(result: ManageResult, code: number): void {
-    if (this.out.json) this.out.writeStdout(scrubSecrets(renderers!.jsonTail(result, code)));
+    if (this.out.json) this.out.writeStdout(scrubStrongSecrets(renderers!.jsonTail(result, code)));
     else this.out.print(renderers!.renderSummary(result, this.out.paint).join('\n'));
   }
 
@@ -63,9 +63,10 @@ class StreamedItems implements ItemSink {
   abort(error: unknown): never {
     const known = error instanceof MasToolError ? error : undefined;
     const code = known?.exitCode ?? EXIT.failure;
-    const message = error instanceof Error ? error.message : String(error);
+    // Our own errors' text is ours (outside parts were scrubbed where they came in); anything else came from outside.
+    const message = known?.message ?? scrubSecrets(error instanceof Error ? error.message : String(error));
     const json = known?.toJSON() ?? { code: 'MAS_TOOL_INTERNAL', message };
-    this.out.writeStdout(scrubSecrets(renderers!.jsonTail(undefined, code, json)));
+    this.out.writeStdout(scrubStrongSecrets(renderers!.jsonTail(undefined, code, json)));
     this.out.note(`${this.out.errPaint.red(known ? 'error:' : 'internal error:')} ${message}`);
     if (known?.hint !== undefined) this.out.note(`${this.out.errPaint.dim('hint:')} ${known.hint}`);
     if (this.out.debug && error instanceof Error && error.stack !== undefined) this.out.note(scrubSecrets(error.stack));
