@@ -259,6 +259,8 @@ export async function writeConfigs(dir: string, options: { synapseUrl: string; m
     stringify({
       database: { uri: options.masUrl },
       matrix: { kind: 'synapse', homeserver: options.serverName, endpoint: 'http://localhost:8008/', secret: MATRIX_SECRET },
+      // MAS will not start without them; the benchmarks never read the keys.
+      secrets: { encryption: '6d2c4f8a1b3e5d7f9a0c2e4b6d8f1a3c5e7b9d0f2a4c6e8b1d3f5a7c9e0b2d4f', keys_dir: '/etc/mas/keys' },
       passwords: {
         enabled: true,
         schemes: [

@@ -33,7 +33,8 @@ export function renderFindings(title: string, list: readonly Finding[], p: Palet
     const yaml = f.details?.yaml;
     if (typeof yaml === 'string') lines.push(...yaml.replace(/\n+$/, '').split('\n').map((l) => `        ${l}`));
     const sql = f.details?.sql;
-    if (typeof sql === 'string') lines.push(`      ${p.dim('sql:')} ${sql}`);
+    // A statement on the line; several, one per line below, so that they paste as they are.
+    if (typeof sql === 'string') lines.push(...(sql.includes('\n') ? [`      ${p.dim('sql:')}`, ...sql.split('\n').map((l) => `        ${l}`)] : [`      ${p.dim('sql:')} ${sql}`]));
     const examples = f.details?.examples;
     if (Array.isArray(examples) && examples.length > 0) {
       lines.push(`      ${p.dim('examples:')} ${examples.slice(0, 5).map(exampleText).join('; ')}${examples.length > 5 ? ` (+${examples.length - 5} more in --json)` : ''}`);

@@ -15,7 +15,7 @@ import { checkConfig, CONFIG_CHECK_CODES } from './checks/config.js';
 import { CONNECTION_CHECK_CODES, connectionCheckFindings, readSessionGuard } from './checks/connection-check.js';
 import { checkMasDatabase, MAS_DATABASE_CHECK_CODES } from './checks/mas-database.js';
 import { checkProviders, PROVIDER_CHECK_CODES } from './checks/providers.js';
-import { checkSecretStrength, SECRET_CHECK_CODES } from './checks/secrets.js';
+import { checkSecrets, SECRET_CHECK_CODES } from './checks/secrets.js';
 import { readRegistrationTokenFacts, REGISTRATION_TOKEN_CHECK_CODES, registrationTokenFindings, type RegistrationTokenPlan } from './checks/registration-tokens.js';
 import { checkSynapseData, SYNAPSE_DATA_CHECK_CODES, type SynapseFacts } from './checks/synapse-data.js';
 import type { Syn2masContext } from './context.js';
@@ -134,7 +134,7 @@ export async function runCheck(ctx: Syn2masContext, options: CheckOptions): Prom
       masV1Pepper,
       localPasswordUsers: synapseSide.facts.localPasswordUsers,
     }),
-    ...checkSecretStrength({ synapse: ctx.synapse, mas: ctx.mas }),
+    ...checkSecrets({ synapse: ctx.synapse, mas: ctx.mas }),
     ...providers.findings,
     ...masSide.findings,
     ...connectionCheckFindings([masSide.guard, synapseSide.guard]),

@@ -10,6 +10,7 @@ import type { TemplateName } from './templates.js';
 
 export const PROVIDER_ULID = '01H8PKNWKKRPCBW4YGH1RWV279';
 export const SHARED_SECRET = 'shared-secret-for-tests';
+const MAS_ENCRYPTION_KEY = '6d2c4f8a1b3e5d7f9a0c2e4b6d8f1a3c5e7b9d0f2a4c6e8b1d3f5a7c9e0b2d4f';
 
 export interface Syn2masEnv {
   synapse: TestDatabase;
@@ -56,6 +57,8 @@ export async function createSyn2masEnv(options: { fixtures?: string[]; masTempla
         stringify({
           database: { uri: overrides.masUrl ?? mas.url },
           matrix: { homeserver: 'example.com', endpoint: 'http://localhost:8008/', secret: SHARED_SECRET },
+          // MAS will not start without them (E_MAS_SECRETS_MISSING); mas-tool never reads the keys.
+          secrets: { encryption: MAS_ENCRYPTION_KEY, keys_dir: '/etc/mas/keys' },
           passwords: { schemes: [{ version: 1, algorithm: 'bcrypt', unicode_normalization: true }, { version: 2, algorithm: 'argon2id' }] },
           upstream_oauth2: {
             providers: [

@@ -29,6 +29,7 @@ import { appserviceUsers, foreignUserIds, orphanRows } from './synapse-data/owne
 import { emptyFacts, type SynapseFacts } from './synapse-data/plan.js';
 import { checkSynapseSchema } from './synapse-data/schema.js';
 import { duplicateEmails, nonEmailThreepids } from './synapse-data/threepids.js';
+import { caseDuplicateEmails, invalidEmails, mixedCaseEmails } from './emails.js';
 import { caseCollidingUsernames, guestsInDatabase, nonstandardLocalparts, usersWithoutCreationTs } from './synapse-data/users.js';
 
 export { foreignKind } from './synapse-data/owners.js';
@@ -40,16 +41,19 @@ export const SYNAPSE_DATA_CHECK_CODES = [
   'E_SYNAPSE_SCHEMA_TOO_OLD',
   'E_FOREIGN_USER_IDS',
   'E_USERS_WITHOUT_CREATION_TS',
+  'E_INVALID_EMAILS',
   'W_ORPHAN_ROWS',
   'W_APPSERVICE_USERS',
   'W_GUESTS_IN_DATABASE',
   'W_NON_EMAIL_THREEPIDS',
   'W_DUPLICATE_EMAILS',
+  'W_CASE_DUPLICATE_EMAILS',
   'W_CASE_COLLIDING_USERNAMES',
   'W_NONSTANDARD_LOCALPARTS',
   'W_TOKENS_ON_HIDDEN_DEVICES',
   'W_INVALID_DEVICE_IPS',
   'W_BACKGROUND_UPDATES_PENDING',
+  'I_MIXED_CASE_EMAILS',
 ] as const;
 
 /** The checks after the counts, in the order their findings are reported. */
@@ -60,7 +64,10 @@ const DATA_CHECKS: readonly DataCheck[] = [
   appserviceUsers,
   guestsInDatabase,
   nonEmailThreepids,
+  invalidEmails,
   duplicateEmails,
+  caseDuplicateEmails,
+  mixedCaseEmails,
   caseCollidingUsernames,
   nonstandardLocalparts,
   tokensOnHiddenDevices,

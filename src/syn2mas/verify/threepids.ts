@@ -1,15 +1,22 @@
 // Compares email addresses and the other (unsupported) third-party IDs such as phone numbers.
+import { trimmedAddress } from '../checks/emails.js';
 import { decode } from '../reader.js';
 import { localpart } from '../synapse-sql.js';
 import { transformThreepid } from '../transform.js';
 import { bool, bump, missing, ms, mxid, NO_IDS, num, synapseSide, unexpected, type Comparison } from './context.js';
 import { mergeJoin, pairUp, sortedBy, streamSorted } from './merge.js';
 
+/**
+ * Emails are compared the way MAS looks an address up: ignoring case (LOWER(email) = LOWER($1)), and
+ * for the address a person would type, without whitespace around it. So a migrated "Alice@Example.org"
+ * matches "alice@example.org" in MAS, and a " bob@example.org " stored verbatim does not match the
+ * address it stands for: MAS would not find it.
+ */
 export async function compareEmails(c: Comparison, confirmedAt: boolean): Promise<void> {
   const expected = streamSorted(
     c.synapse,
     'Synapse emails',
-    synapseSide(c.queries.threepids, [localpart('s.user_id'), 's.address'], `s.medium = 'email'`),
+    synapseSide(c.queries.threepids, [localpart('s.user_id'), `lower(${trimmedAddress('s.address')})`], `s.medium = 'email'`),
     2,
     (r) => {
       const t = transformThreepid(decode.threepid(r), NO_IDS);
@@ -20,7 +27,7 @@ export async function compareEmails(c: Comparison, confirmedAt: boolean): Promis
     c.mas,
     'MAS emails',
     sortedBy(
-      `SELECT u.username AS k1, e.email AS k2, ${ms('e.created_at')}, ${confirmedAt ? 'e.confirmed_at IS NOT NULL' : 'true'}
+      `SELECT u.username AS k1, lower(e.email) AS k2, ${ms('e.created_at')}, ${confirmedAt ? 'e.confirmed_at IS NOT NULL' : 'true'}
          FROM user_emails e JOIN users u ON u.user_id = e.user_id`,
       2,
     ),
@@ -36,8 +43,12 @@ export async function compareEmails(c: Comparison, confirmedAt: boolean): Promis
       es,
       fs,
       (_e, f) => {
-        // Before MAS v1.10 only confirmed addresses count; migrate confirms every imported one.
-        if (!f.confirmed) {
+        // An empty address matches an empty one, but MAS can neither mail it nor look it up.
+        if (key[1] === '') {
+          bump(c, 'emails', 'different');
+          c.collector.add('E_VERIFY_EMAILS', 'emails', 'different', `${example}: an empty address, which MAS cannot use`);
+        } else if (!f.confirmed) {
+          // Before MAS v1.10 only confirmed addresses count; migrate confirms every imported one.
           bump(c, 'emails', 'different');
           c.collector.add('E_VERIFY_EMAILS', 'emails', 'different', `${example}: not confirmed in MAS`);
         }

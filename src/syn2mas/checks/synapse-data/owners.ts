@@ -59,13 +59,17 @@ export const foreignUserIds: DataCheck = {
   },
 };
 
-/** One SELECT per table that can hold orphan rows, with the columns the examples show. */
+/**
+ * One SELECT per table that can hold orphan rows, with the columns the examples show. Every branch
+ * names its columns: a UNION takes the names of its first branch, which is whichever table has
+ * orphans first, and an unnamed column came back as `undefined` ("... undefined undefined").
+ */
 const ORPHAN_EXAMPLE_SQL: Record<string, string> = {
   user_threepids: `SELECT DISTINCT 'user_threepids' AS tbl, t.user_id, NULL::text AS device_id, t.medium, NULL::text AS auth_provider FROM user_threepids t`,
-  user_external_ids: `SELECT DISTINCT 'user_external_ids' AS tbl, t.user_id, NULL::text, NULL::text, t.auth_provider FROM user_external_ids t`,
-  devices: `SELECT DISTINCT 'devices' AS tbl, t.user_id, t.device_id, NULL::text, NULL::text FROM devices t`,
-  access_tokens: `SELECT DISTINCT 'access_tokens' AS tbl, t.user_id, t.device_id, NULL::text, NULL::text FROM access_tokens t`,
-  refresh_tokens: `SELECT DISTINCT 'refresh_tokens' AS tbl, t.user_id, t.device_id, NULL::text, NULL::text FROM refresh_tokens t`,
+  user_external_ids: `SELECT DISTINCT 'user_external_ids' AS tbl, t.user_id, NULL::text AS device_id, NULL::text AS medium, t.auth_provider FROM user_external_ids t`,
+  devices: `SELECT DISTINCT 'devices' AS tbl, t.user_id, t.device_id, NULL::text AS medium, NULL::text AS auth_provider FROM devices t`,
+  access_tokens: `SELECT DISTINCT 'access_tokens' AS tbl, t.user_id, t.device_id, NULL::text AS medium, NULL::text AS auth_provider FROM access_tokens t`,
+  refresh_tokens: `SELECT DISTINCT 'refresh_tokens' AS tbl, t.user_id, t.device_id, NULL::text AS medium, NULL::text AS auth_provider FROM refresh_tokens t`,
 };
 
 export const orphanRows: DataCheck = {
