@@ -78,6 +78,8 @@ export interface ItemResult {
   /** Jobs scheduled for the MAS worker (db backend) or by MAS itself (api backend). */
   jobs?: string[];
   details?: Record<string, unknown>;
+  /** Done, but worth a second look: "the account is deactivated: it cannot log in until reactivated". */
+  warning?: string;
 }
 
 export interface ManageSummary {

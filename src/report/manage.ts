@@ -60,7 +60,7 @@ function mark(status: ItemStatus, p: Palette): string {
 }
 
 export function renderItem(i: ItemResult, p: Palette): string {
-  return `${mark(i.status, p)} ${p.bold(i.subject)}: ${i.message}${i.jobs ? p.dim(` [jobs: ${i.jobs.join(', ')}]`) : ''}`;
+  return `${mark(i.status, p)} ${p.bold(i.subject)}: ${i.message}${i.jobs ? p.dim(` [jobs: ${i.jobs.join(', ')}]`) : ''}${i.warning !== undefined ? ` ${p.yellow('warning:')} ${i.warning}` : ''}`;
 }
 
 export function renderManage(result: ManageResult, p: Palette): string[] {

@@ -157,9 +157,9 @@ describe.each(['db', 'api'] as const)('manage list-users and show-user --via %s'
     expect(erin.listing).toMatchObject({ admin: false, inPolicyAdminUsers: true, sessions: [] });
   });
 
-  it('show-user of an unknown user fails with the closest names (exit 1)', async () => {
+  it('show-user of an unknown user fails with the closest names (exit 10, as an unknown user in every manage command)', async () => {
     const r = await manage(via, 'show-user', 'alcie', '--json');
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(10);
     const doc = JSON.parse(r.stdout);
     expect(doc).toMatchObject({ ok: false, error: { code: 'MAS_TOOL_USER_NOT_FOUND' } });
     expect(doc.error.message).toMatch(/No user alcie in MAS \(closest: alice/);

@@ -36,14 +36,23 @@ export async function setAdmin(ctx: ManageContext, users: BulkInput<string>, adm
     perUser<string>(await resolveUsers(ctx, batch), (user) => {
       const viaPolicy = policyAdmins.has(user.username);
       const details = viaPolicy ? { inPolicyAdminUsers: true } : undefined;
+      const warning = admin ? inactiveWarning(user) : undefined;
+      const extra = { ...(details ? { details } : {}), ...(warning !== undefined ? { warning } : {}) };
       if (user.admin === admin) {
         const message = admin ? 'already allowed to request admin' : 'already not allowed to request admin';
-        return { subject: user.username, kind: 'unchanged', message: policyNote(message, viaPolicy, admin), ...(details ? { details } : {}) };
+        return { subject: user.username, kind: 'unchanged', message: policyNote(message, viaPolicy, admin), ...extra };
       }
       const message = admin ? 'may now request admin rights (new sessions only)' : 'may no longer request admin rights (existing sessions keep theirs)';
-      return { subject: user.username, kind: 'change', change: user.id, message: policyNote(message, viaPolicy, admin), ...(details ? { details } : {}) };
+      return { subject: user.username, kind: 'change', change: user.id, message: policyNote(message, viaPolicy, admin), ...extra };
     }),
   (ids) => ctx.backend.setAdmin(ids, admin));
+}
+
+/** An admin who cannot log in is probably the wrong account, or one to reactivate first. */
+function inactiveWarning(user: MasUser): string | undefined {
+  if (user.deactivatedAt !== null) return `the account is deactivated: it cannot log in, nor use admin rights, until reactivated (mas-tool manage reactivate ${user.username})`;
+  if (user.lockedAt !== null) return `the account is locked: it cannot log in, nor use admin rights, until unlocked (mas-tool manage unlock ${user.username})`;
+  return undefined;
 }
 
 function policyNote(message: string, viaPolicy: boolean, admin: boolean): string {

@@ -32,8 +32,8 @@ export interface ManageContext {
 
 /** One item's decision before anything is written. */
 export type Decision<T> =
-  | { subject: string; kind: 'change'; change: T; message: string; jobs?: string[]; details?: Record<string, unknown> }
-  | { subject: string; kind: 'unchanged'; message: string; details?: Record<string, unknown> }
+  | { subject: string; kind: 'change'; change: T; message: string; jobs?: string[]; details?: Record<string, unknown>; warning?: string }
+  | { subject: string; kind: 'unchanged'; message: string; details?: Record<string, unknown>; warning?: string }
   | { subject: string; kind: 'failed'; message: string; details?: Record<string, unknown> };
 
 /**
@@ -62,6 +62,7 @@ export function itemOf<T>(d: Decision<T>, applied: boolean): ItemResult {
   const item: ItemResult = { subject: d.subject, status, message: d.message };
   if (d.kind === 'change' && d.jobs !== undefined && d.jobs.length > 0) item.jobs = d.jobs;
   if (d.details !== undefined) item.details = d.details;
+  if (d.kind !== 'failed' && d.warning !== undefined) item.warning = d.warning;
   return item;
 }
 
@@ -102,12 +103,24 @@ async function whyMissing(ctx: ManageContext, ref: UserRef): Promise<string> {
   return similar.length > 0 ? `${base} (closest: ${similar.join(', ')})` : base;
 }
 
-/** For single-user commands: the user, or a clear error. */
+/**
+ * For single-user commands that report an item (set-password, kill-sessions, issue-compat-token):
+ * the user, or the failed item for one MAS does not have. An unknown user is a failed item, exit 10,
+ * in every command, as in the bulk ones.
+ */
+export async function resolveOneItem(ctx: ManageContext, input: string): Promise<{ user: MasUser } | { failed: Decision<never> }> {
+  const [r] = await resolveUsers(ctx, [input]);
+  if (r?.user !== undefined) return { user: r.user };
+  return { failed: { subject: input, kind: 'failed', message: r?.missing ?? `no user ${input} in MAS` } };
+}
+
+/** For show-user, which reports no item: the user, or MAS_TOOL_USER_NOT_FOUND with exit 10 like a failed item. */
 export async function resolveOne(ctx: ManageContext, input: string): Promise<MasUser> {
   const [r] = await resolveUsers(ctx, [input]);
   if (r?.user !== undefined) return r.user;
   throw new MasToolError('MAS_TOOL_USER_NOT_FOUND', capitalise(r?.missing ?? `no user ${input} in MAS`) + '.', {
-    hint: 'Name the user as alice, @alice:server or its MAS id; `mas-tool manage list-admins` or the MAS admin UI lists users.',
+    hint: 'Name the user as alice, @alice:server or its MAS id; `mas-tool manage list-users --search TEXT` finds users.',
+    exitCode: 10,
   });
 }
 

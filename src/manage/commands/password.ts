@@ -8,7 +8,7 @@ import { Secret } from '../../secret.js';
 import { checkComplexity } from '../complexity.js';
 import { hashPassword } from '../password-hash.js';
 import type { ManageResult } from '../model.js';
-import { applyPlan, capitalise, resolveOne, type ManageContext } from './context.js';
+import { applyPlan, capitalise, resolveOneItem, type ManageContext } from './context.js';
 
 export interface PreparedPassword {
   /** The hash (db) or the password itself (api). */
@@ -53,7 +53,9 @@ export async function preparePassword(ctx: ManageContext, password: Secret): Pro
 export async function setPassword(ctx: ManageContext, input: string, password: Secret, options: { ignoreComplexity: boolean }): Promise<ManageResult> {
   if (!ctx.mas.passwords.enabled && ctx.backend.kind === 'db') throw passwordsDisabledError(ctx);
   return ctx.backend.transaction(async () => {
-    const user = await resolveOne(ctx, input);
+    const one = await resolveOneItem(ctx, input);
+    if ('failed' in one) return applyPlan(ctx, 'set-password', [one.failed], async () => undefined);
+    const user = one.user;
     if (ctx.backend.kind === 'db' && !options.ignoreComplexity) {
       const weak = complexityProblem(ctx, password, [user.username]);
       if (weak !== undefined) throw new MasToolError('MAS_TOOL_WEAK_PASSWORD', `${capitalise(weak)}.`, { hint: 'Nothing was changed.' });

@@ -7,11 +7,13 @@ import { upsertDevice } from '../homeserver.js';
 import type { ManageResult } from '../model.js';
 import { randomDeviceId, validateDeviceId } from '../rules.js';
 import { matrixId } from '../user-ref.js';
-import { applyPlan, resolveOne, type ManageContext } from './context.js';
+import { applyPlan, resolveOneItem, type ManageContext } from './context.js';
 
 export async function killSessions(ctx: ManageContext, input: string): Promise<ManageResult> {
   return ctx.backend.transaction(async () => {
-    const user = await resolveOne(ctx, input);
+    const one = await resolveOneItem(ctx, input);
+    if ('failed' in one) return applyPlan(ctx, 'kill-sessions', [one.failed], async () => undefined);
+    const user = one.user;
     const sessions = await ctx.backend.activeSessions(user.id);
     const counts = { compat: sessions.compat.length, oauth2: sessions.oauth2.length, browser: sessions.browser.length };
     const total = counts.compat + counts.oauth2 + counts.browser;
@@ -51,7 +53,9 @@ export async function issueCompatToken(ctx: ManageContext & { backend: DatabaseO
   let token: Secret | undefined;
   let deviceFailure: string | undefined;
   const result = await backend.transaction(async () => {
-    const user = await resolveOne(ctx, input);
+    const one = await resolveOneItem(ctx, input);
+    if ('failed' in one) return applyPlan(ctx, 'issue-compat-token', [one.failed], async () => undefined);
+    const user = one.user;
     if (user.deactivatedAt !== null || user.lockedAt !== null) {
       const state = user.deactivatedAt !== null ? 'deactivated' : 'locked';
       throw new MasToolError('MAS_TOOL_USER_INACTIVE', `${user.username} is ${state}; MAS would reject any token of theirs.`, {
