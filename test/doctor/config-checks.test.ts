@@ -5,14 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { parseMasConfig } from '../../src/config/mas.js';
-import { parseSynapseConfig } from '../../src/config/synapse.js';
 import type { CheckResult, DoctorContext } from '../../src/doctor/check.js';
 import { SECRET_PLACEHOLDER, configChecks } from '../../src/doctor/checks/config.js';
-import { createDoctorContext } from '../../src/doctor/context.js';
 import { runChecks } from '../../src/doctor/runner.js';
 import { createHttpClient, type HttpClient } from '../../src/http/client.js';
-import { sourced } from '../helpers/config.js';
+import { configChecksContext } from '../helpers/doctor-config.js';
 
 const SECRET = 'Shared-Secret-Value-7f3a9c';
 const OTHER = 'Another-Secret-Value-1b2c3d';
@@ -56,20 +53,7 @@ function synapseDoc(extra: Record<string, unknown> = {}): Record<string, unknown
 }
 
 function context(mas: Record<string, unknown>, synapse?: Record<string, unknown>): DoctorContext {
-  const parsedMas = parseMasConfig(sourced(mas, 'mas.yaml'));
-  return createDoctorContext({
-    issuer: parsedMas.http.issuer,
-    serverName: parsedMas.matrix.homeserver,
-    endpoint: parsedMas.matrix.endpoint,
-    sharedSecret: undefined,
-    http,
-    mas: parsedMas,
-    ...(synapse !== undefined ? { synapse: parseSynapseConfig(sourced(synapse, 'homeserver.yaml')) } : {}),
-    masDb: () => {
-      throw new Error('the config checks must not touch the database');
-    },
-    timeoutMs: 2000,
-  }).ctx;
+  return configChecksContext(http, mas, synapse);
 }
 
 async function run(mas: Record<string, unknown>, synapse?: Record<string, unknown>): Promise<Record<string, CheckResult>> {

@@ -5,13 +5,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseMasConfig } from '../../src/config/mas.js';
-import { parseSynapseConfig } from '../../src/config/synapse.js';
 import { configChecks } from '../../src/doctor/checks/config.js';
-import { createDoctorContext } from '../../src/doctor/context.js';
 import { runChecks } from '../../src/doctor/runner.js';
 import { createHttpClient } from '../../src/http/client.js';
-import { sourced } from '../helpers/config.js';
+import { configChecksContext } from '../helpers/doctor-config.js';
 
 const STRONG = 'q7Vt2mXr9LpK4sZw8NcB';
 const http = createHttpClient({ timeoutMs: 2000 });
@@ -22,20 +19,7 @@ afterAll(async () => {
 });
 
 async function secretStrength(mas: Record<string, unknown>, synapse?: Record<string, unknown>) {
-  const parsedMas = parseMasConfig(sourced({ http: { public_base: 'https://auth.example.com/' }, ...mas }, 'mas.yaml'));
-  const { ctx } = createDoctorContext({
-    issuer: parsedMas.http.issuer,
-    serverName: parsedMas.matrix.homeserver,
-    endpoint: parsedMas.matrix.endpoint,
-    sharedSecret: undefined,
-    http,
-    mas: parsedMas,
-    ...(synapse !== undefined ? { synapse: parseSynapseConfig(sourced(synapse, 'homeserver.yaml')) } : {}),
-    masDb: () => {
-      throw new Error('no database here');
-    },
-    timeoutMs: 2000,
-  });
+  const ctx = configChecksContext(http, { http: { public_base: 'https://auth.example.com/' }, ...mas }, synapse);
   const results = await runChecks(configChecks.filter((c) => c.id === 'config.secret_strength'), ctx);
   expect(results).toHaveLength(1);
   return results[0]!;
