@@ -263,7 +263,7 @@ const KEEPALIVE_IDLE_SECONDS = 60;
  * mas-tool that is killed (kill -9, a closed terminal) leaves no backend running its last statement
  * and holding the migration's locks for minutes. PostgreSQL 14 and later, on Linux and macOS.
  */
-export const CONNECTION_CHECK_INTERVAL = '2s';
+const CONNECTION_CHECK_INTERVAL = '2s';
 
 /**
  * Settings for the session's own life, made at once after connecting. The server's keepalives find

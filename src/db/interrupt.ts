@@ -47,8 +47,6 @@ let stopping: StopSignal | undefined;
 
 /** The command was stopped by a signal; the exit code is 128 + the signal's number. */
 export class InterruptedError extends MasToolError {
-  readonly signal: StopSignal;
-
   /** `committedBefore` names what earlier transactions of the command had already written. */
   constructor(signal: StopSignal, outcome: StopOutcome, committedBefore?: string) {
     const message = MESSAGES[outcome](signal);
@@ -57,7 +55,6 @@ export class InterruptedError extends MasToolError {
       exitCode: SIGNAL_EXIT_CODES[signal],
       details: { signal, outcome },
     });
-    this.signal = signal;
   }
 }
 
@@ -68,11 +65,6 @@ export class InterruptedError extends MasToolError {
 export function asInterruption(error: unknown, committedBefore?: string): unknown {
   if (stopping === undefined || error instanceof InterruptedError) return error;
   return new InterruptedError(stopping, 'rolled-back', committedBefore);
-}
-
-/** The signal that stopped this process's database work, if one did. */
-export function stoppedBy(): StopSignal | undefined {
-  return stopping;
 }
 
 /** How many clients are open right now. */
