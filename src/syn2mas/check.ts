@@ -134,7 +134,7 @@ export async function runCheck(ctx: Syn2masContext, options: CheckOptions): Prom
       masV1Pepper,
       localPasswordUsers: synapseSide.facts.localPasswordUsers,
     }),
-    ...checkSecrets({ synapse: ctx.synapse, mas: ctx.mas }),
+    ...checkSecrets({ synapse: ctx.synapse, mas: ctx.mas, judgeStrength: scope === 'full' }),
     ...providers.findings,
     ...masSide.findings,
     ...connectionCheckFindings([masSide.guard, synapseSide.guard]),

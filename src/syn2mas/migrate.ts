@@ -8,7 +8,6 @@
 // same snapshot) and commits. Later runs apply only what changed (stage/delta.ts).
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
-import { relayCopy } from '../db/copy.js';
 import { connect, describeTarget } from '../db/connection.js';
 import { presentTargetTables, type MasSchema, type MasTargetTable } from '../db/mas-schema.js';
 import { beginReadSnapshot } from '../db/snapshot.js';
@@ -16,7 +15,7 @@ import { DatabaseError } from '../errors.js';
 import type { Syn2masContext } from './context.js';
 import { buildPhases, emptyEntities, loadPhases, timedPhase, type Entity, type EntityCount, type PhaseReport, type ProgressState, type StreamedCounts } from './phases.js';
 import { openSynapseSnapshot, phaseQueries } from './reader.js';
-import { fingerprintKindFor, fingerprintQuery, type FingerprintKind } from './stage/fingerprint.js';
+import { fingerprintKindFor, relayFingerprints, type FingerprintKind } from './stage/fingerprint.js';
 import { countTables, createStageTables, indexStageTables, readSnapshotTime, readSynapseIdentity, STAGE_FORMAT, STAGE_SCHEMA, writeStage, type StageRecord } from './stage/record.js';
 import { beginMasLoad, endMasLoad, rebuildPaused } from './writer.js';
 
@@ -128,7 +127,7 @@ export async function runMigration(ctx: Syn2masContext, masSchema: MasSchema, op
         await createStageTables(masClient);
         const version = await synapse.query<{ v: string }>(`SELECT current_setting('server_version_num') AS v`);
         fingerprint = fingerprintKindFor(Number(version.rows[0]?.v ?? 0));
-        await relayCopy(synapse, fingerprintQuery(fingerprint), { client: masClient, table: `${STAGE_SCHEMA}.users`, columns: ['name', 'fingerprint'] });
+        await relayFingerprints(synapse, fingerprint, masClient, `${STAGE_SCHEMA}.users`);
         stagedAt = await readSnapshotTime(synapse);
       } catch (cause) {
         throw new DatabaseError('recording the fingerprints of the staged users', cause);

@@ -107,9 +107,14 @@ export function textArrayLiteral(values: readonly string[], escapeLiteral: (s: s
  * Registration tokens belong to no user: their query is the same either way.
  */
 export function phaseQueries(serverName: string, escapeLiteral: (s: string) => string, onlyUsers?: readonly string[]): Record<PhaseQuery, string> {
-  const inline = (sql: string): string => sql.replaceAll('$1::text', `${escapeLiteral(serverName)}::text`);
-  const owner = (id: string): string => `CASE ${ownerWhens(id)} ELSE 'migrate' END`;
   const only = onlyUsers === undefined ? undefined : textArrayLiteral(onlyUsers, escapeLiteral);
+  // Restricted, each join with users also looks up only those users: a join on the user ID alone
+  // let the planner read the whole users index once per query (50 ms at 100k users, per query).
+  const inline = (sql: string): string => {
+    const named = sql.replaceAll('$1::text', `${escapeLiteral(serverName)}::text`);
+    return only === undefined ? named : named.replaceAll('LEFT JOIN users u ON u.name = ', `LEFT JOIN users u ON u.name = ANY(${only}) AND u.name = `);
+  };
+  const owner = (id: string): string => `CASE ${ownerWhens(id)} ELSE 'migrate' END`;
   /** ' AND column is one of onlyUsers', or nothing. */
   const and = (column: string): string => (only === undefined ? '' : ` AND ${column} = ANY(${only})`);
   const where = (column: string): string => (only === undefined ? '' : ` WHERE ${column} = ANY(${only})`);

@@ -60,3 +60,22 @@ describe('syn2mas check with weak secrets', () => {
     expect(doc.accepted).toContain('W_WEAK_SECRET');
   });
 });
+
+describe('the cut-over of a staged migration', () => {
+  it('leaves the strength of the secrets to the stage: no W_WEAK_SECRET to accept in the downtime', async () => {
+    const staged = await createSyn2masEnv();
+    try {
+      const args = staged.args('cutover', { mas: { matrix: { homeserver: 'example.com', endpoint: 'http://localhost:8008/', secret: 'database' } } });
+      const stage = await run(['syn2mas', 'migrate', '--stage', '--json', ...args]);
+      // The stage runs the whole check, which reports it (a warning: it does not stop a migration).
+      expect(stage.code).toBe(0);
+      expect(JSON.parse(stage.stdout).findings.map((f: { code: string }) => f.code)).toContain('W_WEAK_SECRET');
+      const cut = await run(['syn2mas', 'migrate', '--json', ...args]);
+      const doc = JSON.parse(cut.stdout);
+      expect(doc.findings.map((f: { code: string }) => f.code)).not.toContain('W_WEAK_SECRET');
+      expect([cut.code, doc.delta.mode]).toEqual([0, 'cutover']);
+    } finally {
+      await staged.drop();
+    }
+  });
+});

@@ -16,7 +16,6 @@
 //
 // Memory: one batch of user IDs and the rows of the current batch; the sets live in PostgreSQL.
 import type pg from 'pg';
-import { relayCopy } from '../../db/copy.js';
 import { connect } from '../../db/connection.js';
 import { MAS_USER_TABLES, presentTargetTables, type MasSchema, type MasTargetTable, type MasUserTable } from '../../db/mas-schema.js';
 import { beginReadSnapshot } from '../../db/snapshot.js';
@@ -27,7 +26,7 @@ import { openSynapseSnapshot, phaseQueries } from '../reader.js';
 import { extractLocalpart } from '../transform.js';
 import { takeMigrationLock } from '../migration-lock.js';
 import { step } from '../writer.js';
-import { fingerprintQuery } from './fingerprint.js';
+import { relayFingerprints } from './fingerprint.js';
 import { countTables, dropStage, readSnapshotTime, readSynapseIdentity, STAGE_SCHEMA, writeStage } from './record.js';
 import { applyServerRows, type TableDelta } from './server-rows.js';
 import { readStageState, stageFindings } from './validate.js';
@@ -132,7 +131,7 @@ export async function runDelta(ctx: Syn2masContext, masSchema: MasSchema, option
     progress.stage = 'finish';
     const users = await timed('fingerprints', 'fingerprinting the Synapse users', async () => {
       await m.query('CREATE TEMP TABLE stage_now (name text NOT NULL, fingerprint text NOT NULL) ON COMMIT DROP');
-      await relayCopy(synapse, fingerprintQuery(record.fingerprint), { client: m, table: 'pg_temp.stage_now', columns: ['name', 'fingerprint'] });
+      await relayFingerprints(synapse, record.fingerprint, m, 'pg_temp.stage_now');
       await m.query(
         `CREATE TEMP TABLE stage_dirty ON COMMIT DROP AS
            SELECT coalesce(n.name, o.name) AS name, o.name IS NULL AS added, n.name IS NULL AS removed
