@@ -6,6 +6,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uuidTimestampMs } from '../../src/syn2mas/ids.js';
 import { run } from '../helpers/cli.js';
+import { sessionFiguresOfTables } from '../helpers/session-figures.js';
 import { snapshotDatabase } from '../helpers/db-snapshot.js';
 import { createSyn2masEnv, SHARED_SECRET, type Syn2masEnv } from '../helpers/syn2mas-env.js';
 
@@ -176,17 +177,7 @@ describe('a migration of the fixture homeserver', () => {
   });
 
   it('reports which sessions stay logged in, with the figures the rows written give', async () => {
-    // The summary as first written (one query over the finished tables, kept here as the reference):
-    // the figures must not change with the way they are computed.
-    const [reference] = await q<Record<string, number>>(`
-      WITH working AS (
-        SELECT DISTINCT s.compat_session_id, s.user_id FROM compat_sessions s JOIN compat_access_tokens t ON t.compat_session_id = s.compat_session_id)
-      SELECT (SELECT count(*) FROM compat_sessions)::int AS "compatSessions",
-             (SELECT count(*) FROM working)::int AS "withTokens",
-             (SELECT count(DISTINCT user_id) FROM working)::int AS "usersKeepingSessions",
-             (SELECT count(*) FROM users u WHERE u.deactivated_at IS NULL AND u.locked_at IS NULL AND NOT u.is_guest
-                AND NOT EXISTS (SELECT 1 FROM working w WHERE w.user_id = u.user_id))::int AS "usersWithoutSessions",
-             (SELECT count(*) FROM compat_sessions WHERE is_synapse_admin)::int AS "adminSessions"`);
+    const reference = await sessionFiguresOfTables(e.mas.client);
     expect(report.migration.sessions).toEqual(reference);
     expect(report.migration.sessions).toEqual({ compatSessions: 7, withTokens: 7, usersKeepingSessions: 6, usersWithoutSessions: 0, adminSessions: 1 });
   });

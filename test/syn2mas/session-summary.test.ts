@@ -9,6 +9,7 @@ import { connect } from '../../src/db/connection.js';
 import { inspectMasSchema } from '../../src/db/mas-schema.js';
 import { loadSyn2masContext } from '../../src/syn2mas/context.js';
 import { runMigration, type MigrationReport } from '../../src/syn2mas/migrate.js';
+import { sessionFiguresOfTables } from '../helpers/session-figures.js';
 import { createSyn2masEnv, type Syn2masEnv } from '../helpers/syn2mas-env.js';
 
 const PROVIDERS: Record<string, string> = { 'oidc-github': '01J9Q8R5GH6W3T0N4K2M7PB1XA', 'oidc-keycloak': '01J9Q8R5KC8F2D5VQ9Y3ZS7E4B' };
@@ -39,16 +40,7 @@ afterAll(async () => e?.drop());
 
 describe('the session summary on a generated population', () => {
   it('has the figures a join of the written sessions and tokens gives', async () => {
-    const { rows } = await e.mas.client.query<Record<string, number>>(`
-      WITH working AS (
-        SELECT DISTINCT s.compat_session_id, s.user_id FROM compat_sessions s JOIN compat_access_tokens t ON t.compat_session_id = s.compat_session_id)
-      SELECT (SELECT count(*) FROM compat_sessions)::int AS "compatSessions",
-             (SELECT count(*) FROM working)::int AS "withTokens",
-             (SELECT count(DISTINCT user_id) FROM working)::int AS "usersKeepingSessions",
-             (SELECT count(*) FROM users u WHERE u.deactivated_at IS NULL AND u.locked_at IS NULL AND NOT u.is_guest
-                AND NOT EXISTS (SELECT 1 FROM working w WHERE w.user_id = u.user_id))::int AS "usersWithoutSessions",
-             (SELECT count(*) FROM compat_sessions WHERE is_synapse_admin)::int AS "adminSessions"`);
-    expect(report.sessions).toEqual(rows[0]);
+    expect(report.sessions).toEqual(await sessionFiguresOfTables(e.mas.client));
   });
 
   it('is a population where each case occurs', async () => {
