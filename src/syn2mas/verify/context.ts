@@ -34,9 +34,9 @@ export const NO_IDS: IdFactory = { id: () => '' };
 export const mxid = (c: Comparison, username: string | null): string => (username === null ? '(no user)' : `@${username}:${c.serverName}`);
 
 /** The Synapse side: the phase query's migrated rows, key expressions first (named k1..kN), sorted. */
-export function synapseSide(query: string, keys: string[], where = ''): string {
+export function synapseSide(query: string, keys: string[], where = '', columns = 's.*'): string {
   const ks = keys.map((k, i) => `${k} AS k${i + 1}`).join(', ');
-  return sortedBy(`SELECT ${ks}, s.* FROM (${query}) s WHERE s.reason = 'migrate'${where === '' ? '' : ` AND ${where}`}`, keys.length);
+  return sortedBy(`SELECT ${ks}, ${columns} FROM (${query}) s WHERE s.reason = 'migrate'${where === '' ? '' : ` AND ${where}`}`, keys.length);
 }
 
 export function bump(c: Comparison, entity: Entity, kind: keyof VerifyCount, by = 1): void {
