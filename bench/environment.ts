@@ -15,7 +15,8 @@ export const BENCH_DATABASE_URL_ENV = 'MAS_TOOL_BENCH_DATABASE_URL';
 
 export const GITHUB_PROVIDER_ULID = '01J9Q8R5GH6W3T0N4K2M7PB1XA';
 export const KEYCLOAK_PROVIDER_ULID = '01J9Q8R5KC8F2D5VQ9Y3ZS7E4B';
-export const MATRIX_SECRET = 'bench-shared-secret-between-mas-and-synapse';
+// As `openssl rand -hex 32` or `mas-tool config generate` write it.
+export const MATRIX_SECRET = '454a52511699eed7a85152a315f9f88462a1e3ae0676434d4db7aabd4973e8be';
 
 export interface BenchServer {
   /** A postgres:// URL of the server's maintenance database, with credentials. */

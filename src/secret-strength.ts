@@ -20,8 +20,34 @@ export type SecretWeakness = 'short' | 'guessable';
 
 export function secretWeakness(value: string): SecretWeakness | undefined {
   if ([...value].length < MIN_SECRET_LENGTH) return 'short';
-  if (value.length > JUDGED_LENGTH) return undefined;
+  if (value.length > JUDGED_LENGTH || looksGenerated(value)) return undefined;
   return zxcvbn().check(value).score < STRONG_SCORE ? 'guessable' : undefined;
+}
+
+/**
+ * A hex string of 32 or more digits as `openssl rand -hex` and `mas-tool config generate` write
+ * them: evenly spread digits, no run of three equal ones, no four in ascending or descending order.
+ * zxcvbn finds no word or pattern in such a value and scores it at the top, so it is judged without
+ * loading zxcvbn, whose dictionaries and matcher cost a quarter of a second and some 100 MiB of
+ * memory. Anything else, patterned or not, goes to zxcvbn.
+ */
+export function looksGenerated(value: string): boolean {
+  if (value.length < 32 || !/^(?:[0-9a-f]+|[0-9A-F]+)$/.test(value)) return false;
+  const counts = new Map<string, number>();
+  for (const c of value) counts.set(c, (counts.get(c) ?? 0) + 1);
+  let bitsPerDigit = 0;
+  for (const n of counts.values()) bitsPerDigit -= (n / value.length) * Math.log2(n / value.length);
+  // A random hex string carries close to 4 bits per digit; 3.5 leaves room for chance at 32 digits.
+  if (bitsPerDigit < 3.5) return false;
+  const code = (i: number): number => parseInt(value[i] ?? '', 16);
+  for (let i = 0; i + 2 < value.length; i++) {
+    if (value[i] === value[i + 1] && value[i] === value[i + 2]) return false;
+    if (i + 3 < value.length) {
+      const steps = [code(i + 1) - code(i), code(i + 2) - code(i + 1), code(i + 3) - code(i + 2)];
+      if (steps.every((d) => d === 1) || steps.every((d) => d === -1)) return false;
+    }
+  }
+  return true;
 }
 
 export function describeWeakness(weakness: SecretWeakness): string {
