@@ -17,6 +17,7 @@ import {
   transformRegistrationToken,
   transformThreepid,
   transformUser,
+  transformUserOnly,
   type MasNewCompatSession,
 } from './transform.js';
 import { masEncoders, type MasEncoders } from './writer.js';
@@ -142,7 +143,7 @@ export function buildPhases(settings: PhaseSettings): { phases: Phase[]; encoder
       encoder: 'users',
       entity: 'users',
       map: (r) => {
-        const { user } = transformUser(decode.user(r), serverName, ids);
+        const user = transformUserOnly(decode.user(r), serverName, ids);
         if (user.deactivatedAt === null && user.lockedAt === null && !user.isGuest) streamed.activeUsers++;
         return encoders.users.line(user);
       },

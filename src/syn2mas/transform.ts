@@ -190,9 +190,10 @@ export function deviceSessionId(ids: IdFactory, userId: string, deviceId: string
   return { id: ids.id('session', `${userId}\u0000${deviceId}`, createdAt), createdAt };
 }
 
-export function transformUser(row: SynapseUser, serverName: string, ids: IdFactory): { user: MasNewUser; password?: MasNewUserPassword } {
+/** The MAS user of a Synapse user (transformUser without the password, whose id costs a hash). */
+export function transformUserOnly(row: SynapseUser, serverName: string, ids: IdFactory): MasNewUser {
   const createdAt = seconds(row.creationTs);
-  const user: MasNewUser = {
+  return {
     userId: masUserId(ids, row.name, row.creationTs),
     username: extractLocalpart(row.name, serverName),
     createdAt,
@@ -202,6 +203,11 @@ export function transformUser(row: SynapseUser, serverName: string, ids: IdFacto
     canRequestAdmin: row.admin,
     isGuest: row.isGuest,
   };
+}
+
+export function transformUser(row: SynapseUser, serverName: string, ids: IdFactory): { user: MasNewUser; password?: MasNewUserPassword } {
+  const user = transformUserOnly(row, serverName, ids);
+  const { createdAt } = user;
   // Synapse treats an empty hash as "no password", as it does NULL; mas-cli would copy '' verbatim.
   if (row.passwordHash === null || row.passwordHash === '') return { user };
   return {
