@@ -354,8 +354,8 @@ async function applyBatch(
         WHERE ${keyMatch(t, 'x', 'n')} AND ${row(t, 'x')} IS DISTINCT FROM ${row(t, 'n')}`,
     );
   }
-  await mas.query('SET LOCAL enable_hashjoin = on');
+  await mas.query('SET LOCAL enable_hashjoin TO DEFAULT');
   await deleteGone('compat_sessions');
   await deleteGone('users');
-  await mas.query('SET LOCAL enable_seqscan = on');
+  await mas.query('SET LOCAL enable_seqscan TO DEFAULT');
 }
