@@ -10,11 +10,10 @@ import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import { connect, describeTarget } from '../db/connection.js';
 import { presentTargetTables, type MasSchema, type MasTargetTable } from '../db/mas-schema.js';
-import { beginReadSnapshot } from '../db/snapshot.js';
 import { DatabaseError } from '../errors.js';
 import type { Syn2masContext } from './context.js';
 import { buildPhases, emptyEntities, loadPhases, timedPhase, type Entity, type EntityCount, type PhaseReport, type ProgressState, type StreamedCounts } from './phases.js';
-import { openSynapseSnapshot, phaseQueries } from './reader.js';
+import { openServingSynapseSnapshot, openSynapseSnapshot, phaseQueries } from './reader.js';
 import { fingerprintKindFor, relayFingerprints, type FingerprintKind } from './stage/fingerprint.js';
 import { countTables, createStageTables, indexStageTables, readSnapshotTime, readSynapseIdentity, STAGE_FORMAT, STAGE_SCHEMA, writeStage, type StageRecord } from './stage/record.js';
 import { beginMasLoad, endMasLoad, rebuildPaused } from './writer.js';
@@ -97,8 +96,7 @@ export async function runMigration(ctx: Syn2masContext, masSchema: MasSchema, op
     const masClient = await connect(ctx.masDb);
     mas = masClient;
     progress.stage = 'setup';
-    // A stage reads Synapse while it serves: a plain snapshot, no table locks.
-    if (staging) await beginReadSnapshot(synapse, { failure: 'opening a read-only snapshot of the Synapse database' });
+    if (staging) await openServingSynapseSnapshot(synapse);
     else await openSynapseSnapshot(synapse, { dryRun: options.dryRun });
     const setupStarted = performance.now();
     const paused = await beginMasLoad(masClient, presentTargetTables(masSchema));

@@ -17,6 +17,7 @@ import {
   REFRESH_REASON,
   refreshWith,
   REGISTRATION_TOKEN_FROM,
+  successorUse,
   REGISTRATION_TOKEN_REASON,
   USER_CLASS,
 } from './synapse-sql.js';
@@ -47,6 +48,11 @@ export async function openSynapseSnapshot(client: pg.Client, options: { dryRun: 
     },
     failure: 'opening a snapshot of the Synapse database',
   });
+}
+
+/** A stage and its refreshes read Synapse while it serves: a plain read-only snapshot, no table locks. */
+export async function openServingSynapseSnapshot(client: pg.Client): Promise<void> {
+  await beginReadSnapshot(client, { failure: 'opening a read-only snapshot of the Synapse database' });
 }
 
 /**
@@ -92,7 +98,7 @@ type Field = CopyValue | undefined;
 const num = (v: Field): number | null => (v === null || v === undefined ? null : Number(v));
 const req = (v: Field): string => v ?? '';
 // SMALLINT 0/1 (admin, is_guest, deactivated) or BOOLEAN t/f (locked): any non-zero is true.
-const flag = (v: Field): boolean => v === 't' || (v !== null && v !== undefined && v !== 'f' && v !== '0' && v !== '');
+export const flag = (v: Field): boolean => v === 't' || (v !== null && v !== undefined && v !== 'f' && v !== '0' && v !== '');
 
 /** A SQL text[] literal of these values (COPY takes no parameters). */
 export function textArrayLiteral(values: readonly string[], escapeLiteral: (s: string) => string): string {
@@ -131,10 +137,7 @@ export function phaseQueries(serverName: string, escapeLiteral: (s: string) => s
   // on the same user and device, whose refresh token's successor has an access token not yet used.
   // Only the refreshable tokens are joined to their refresh tokens.
   const successorsOf = only === undefined ? '' : ` AND refresh_token_id IN (SELECT n.next_token_id FROM refresh_tokens n WHERE n.user_id = ANY(${only}) AND n.next_token_id IS NOT NULL)`;
-  const deviceTokens = `pair_successors AS MATERIALIZED (
-      SELECT refresh_token_id, bool_and(used IS TRUE) AS all_used FROM access_tokens
-       WHERE refresh_token_id IS NOT NULL${successorsOf} GROUP BY refresh_token_id
-    ), device_tokens AS (
+  const deviceTokens = `pair_successors AS MATERIALIZED (${successorUse(successorsOf)}), device_tokens AS (
       SELECT user_id, device_id, min(ts) AS ts, bool_or(working) AS working FROM (
         SELECT user_id, device_id, last_validated AS ts, true AS working FROM access_tokens
          WHERE refresh_token_id IS NULL AND device_id IS NOT NULL AND puppets_user_id IS NULL${and('user_id')}

@@ -123,6 +123,16 @@ export const AT_REASON = `CASE ${ownerWhens('a.user_id')}
     WHEN a.device_id IS NOT NULL AND ${DEVICE_NOT_MIGRATED} THEN 'hidden_device'
     ELSE 'migrate' END`;
 
+/**
+ * Per refresh token id, whether every access token issued with it has been used (no row: none was
+ * issued). A refresh pair whose refresh token's successor is all used is superseded: its client has
+ * moved on. `restrict` narrows the access tokens read (an SQL condition starting with AND).
+ */
+export function successorUse(restrict = ''): string {
+  return `SELECT refresh_token_id, bool_and(used IS TRUE) AS all_used FROM access_tokens
+       WHERE refresh_token_id IS NOT NULL${restrict} GROUP BY refresh_token_id`;
+}
+
 // Refreshable tokens as units (see SynapseFacts.plan.refreshTokens). A pair is what syn2mas's
 // query 5 joins: at.refresh_token_id = rt.id with the same user and device. A pair is superseded
 // when its refresh token has a successor whose access tokens have all been used: syn2mas's LEFT

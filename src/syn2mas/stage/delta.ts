@@ -18,11 +18,10 @@
 import type pg from 'pg';
 import { connect } from '../../db/connection.js';
 import { MAS_USER_TABLES, presentTargetTables, type MasSchema, type MasTargetTable, type MasUserTable } from '../../db/mas-schema.js';
-import { beginReadSnapshot } from '../../db/snapshot.js';
 import { DatabaseError, MasToolError } from '../../errors.js';
 import type { Syn2masContext } from '../context.js';
 import { buildPhases, emptyEntities, loadPhases, timedPhase, type PhaseReport, type ProgressState } from '../phases.js';
-import { openSynapseSnapshot, phaseQueries } from '../reader.js';
+import { openServingSynapseSnapshot, openSynapseSnapshot, phaseQueries } from '../reader.js';
 import { extractLocalpart } from '../transform.js';
 import { takeMigrationLock } from '../migration-lock.js';
 import { step } from '../writer.js';
@@ -93,7 +92,7 @@ export async function runDelta(ctx: Syn2masContext, masSchema: MasSchema, option
     // The cut-over locks Synapse as a full migration does (it must be stopped); a refresh reads it
     // in a plain snapshot while it serves, as the first stage did.
     if (options.cutover) await openSynapseSnapshot(synapse, { dryRun: options.dryRun });
-    else await beginReadSnapshot(synapse, { failure: 'opening a read-only snapshot of the Synapse database' });
+    else await openServingSynapseSnapshot(synapse);
     const state = await timed('setup', 'opening the MAS transaction', async () => {
       await m.query('BEGIN ISOLATION LEVEL READ COMMITTED');
       masOpen = true;

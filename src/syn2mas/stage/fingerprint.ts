@@ -16,6 +16,7 @@
 
 import type pg from 'pg';
 import { relayCopy } from '../../db/copy.js';
+import { successorUse } from '../synapse-sql.js';
 
 export type FingerprintKind = 'record' | 'text';
 
@@ -29,10 +30,7 @@ export function fingerprintQuery(kind: FingerprintKind): string {
   // The successor's state goes into the seed: a different state, a different hash of the same row.
   const successorSeed = `CASE s.all_used WHEN true THEN 61 WHEN false THEN 62 ELSE 63 END`;
   return `
-  WITH succ AS (
-    SELECT refresh_token_id, bool_and(used IS TRUE) AS all_used FROM access_tokens
-     WHERE refresh_token_id IS NOT NULL GROUP BY refresh_token_id
-  )
+  WITH succ AS (${successorUse()})
   SELECT user_id, count(*)::text || ':' || sum(h)::text AS fingerprint FROM (
     SELECT u.name AS user_id, ${h('u', '1')} AS h FROM users u
     UNION ALL SELECT t.user_id, ${h('t', '2')} FROM user_threepids t

@@ -1,6 +1,6 @@
 // Compares compat sessions: device sessions by (user, device) and deviceless sessions as a count per user.
 import type { CopyValue } from '../../db/copy.js';
-import { decode } from '../reader.js';
+import { decode, flag } from '../reader.js';
 import { localpart } from '../synapse-sql.js';
 import { transformAccessToken } from '../transform.js';
 import { bool, bump, iso, missing, ms, mxid, NO_IDS, num, synapseSide, unexpected, type Comparison } from './context.js';
@@ -38,9 +38,9 @@ export async function compareDeviceSessions(c: Comparison): Promise<void> {
   const expected = streamSorted(
     c.synapse,
     'Synapse devices',
-    synapseSide(c.queries.devices, [localpart('s.user_id'), 's.device_id'], '', 'coalesce(s.admin <> 0, false) AS admin'),
+    synapseSide(c.queries.devices, [localpart('s.user_id'), 's.device_id'], '', 's.admin'),
     2,
-    (r) => ({ isSynapseAdmin: bool(r[0]) }),
+    (r) => ({ isSynapseAdmin: flag(r[0]) }),
   );
   const found = streamSorted(
     c.mas,
